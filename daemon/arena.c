@@ -1,0 +1,115 @@
+/*
+ * Bump allocator in linked chunks. Allocations larger than the chunk size
+ * get a chunk of their own. Reset keeps the first chunk so a steady stream
+ * of batches of similar size allocates nothing after warming up.
+ */
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/arena.h"
+#include "handoff/util.h"
+
+struct chunk {
+	struct chunk *next;
+	size_t size;
+	size_t used;
+	alignas(max_align_t) unsigned char data[];
+};
+
+struct arena {
+	struct chunk *head;
+	size_t chunk;
+	size_t used;
+};
+
+static struct chunk *
+chunk_new(size_t size)
+{
+	struct chunk *c = xmalloc(sizeof(*c) + size);
+
+	c->next = NULL;
+	c->size = size;
+	c->used = 0;
+	return c;
+}
+
+arena_t *
+arena_new(size_t chunk)
+{
+	arena_t *a = xcalloc(1, sizeof(*a));
+
+	a->chunk = chunk < 1024 ? 1024 : chunk;
+	a->head = chunk_new(a->chunk);
+	return a;
+}
+
+void
+arena_destroy(arena_t **ap)
+{
+	arena_t *a;
+	struct chunk *c, *n;
+
+	if (ap == NULL || *ap == NULL)
+		return;
+	a = *ap;
+	for (c = a->head; c != NULL; c = n) {
+		n = c->next;
+		free(c);
+	}
+	free(a);
+	*ap = NULL;
+}
+
+void *
+arena_alloc(arena_t *a, size_t n)
+{
+	const size_t al = alignof(max_align_t);
+	size_t need = (n + al - 1) & ~(al - 1);
+	struct chunk *c = a->head;
+	void *p;
+
+	if (need == 0)
+		need = al;
+	if (c->size - c->used < need) {
+		c = chunk_new(need > a->chunk ? need : a->chunk);
+		c->next = a->head;
+		a->head = c;
+	}
+	p = c->data + c->used;
+	c->used += need;
+	a->used += need;
+	return p;
+}
+
+char *
+arena_strndup(arena_t *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+arena_reset(arena_t *a)
+{
+	struct chunk *c = a->head, *n;
+
+	/* The oldest chunk is last in the list; keep it, free the rest. */
+	while (c->next != NULL) {
+		n = c->next;
+		free(c);
+		c = n;
+	}
+	c->used = 0;
+	a->head = c;
+	a->used = 0;
+}
+
+size_t
+arena_used(const arena_t *a)
+{
+	return a->used;
+}
