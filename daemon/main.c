@@ -13,6 +13,7 @@
 
 #include "handoff/config.h"
 #include "handoff/log.h"
+#include "handoff/loop.h"
 #include "handoff/migrate.h"
 
 #define DEFAULT_CONFIG "/etc/handoff/handoffd.conf"
@@ -124,8 +125,8 @@ main(int argc, char **argv)
 	} else if (migrate) {
 		rc = do_migrate(cfg);
 	} else {
-		log_error("the service loop is not part of this build yet");
-		rc = EXIT_RUNTIME;
+		/* loop_run owns the configuration from here on. */
+		return loop_run(path, cfg);
 	}
 	cfg_destroy(&cfg);
 	return rc;

@@ -1,0 +1,962 @@
+/*
+ * The daemon's main loop. Everything happens on this one thread: reading
+ * the bus into the current batch, committing it in one transaction,
+ * acknowledging and publishing after the commit, answering the control
+ * socket, reloading on SIGHUP and keeping systemd informed. Signals arrive
+ * through a signalfd polled with the sockets, so no handler does any work.
+ *
+ * Nothing is acknowledged before it is committed: a router client's reply
+ * for an accepted or duplicate event is sent only after the transaction
+ * that stored it (or found it stored) returned from COMMIT.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+#include <zmq.h>
+
+#include "handoff/batch.h"
+#include "handoff/bus.h"
+#include "handoff/codec.h"
+#include "handoff/log.h"
+#include "handoff/loop.h"
+#include "handoff/migrate.h"
+#include "handoff/outbox.h"
+#include "handoff/store.h"
+
+#define LAT_RING 65536            /* receive-to-commit samples kept */
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 10000
+#define REPLAY_DEFAULT_LIMIT 1000
+#define REPLAY_MAX_LIMIT 100000
+
+typedef struct {
+	const char *path;
+	cfg_t *cfg;
+	void *zctx;
+	bus_t *bus;
+	store_t *store;
+	outbox_t *outbox;
+	batch_t *batch;
+	codec_t *codec;
+	arena_t *ctl_arena;
+	const char **endpoints;
+
+	/* Settings fixed at start (a reload cannot change them). */
+	size_t batch_max;
+	int64_t batch_wait_us;
+	size_t buffer_max;
+	size_t max_bytes;
+
+	int sigfd;
+	int stopping;         /* signals received: 1 drain, 2 exit now */
+	bool ready;           /* READY=1 sent */
+	bool db_ever;         /* connected and migrated at least once */
+	bool outage_logged;
+	int64_t reconnect_at; /* monotonic µs */
+	int backoff_ms;
+
+	int64_t start_mono;
+	int64_t next_heartbeat;
+	int64_t next_watchdog;
+	uint64_t watchdog_us;
+
+	/* Figures for status, STATUS= and the benchmarks. */
+	uint64_t n_accepted, n_duplicate, n_rejected;
+	uint64_t n_batches, n_batch_events;
+	uint64_t n_reconnects;
+	uint64_t last_rate_events;
+	int64_t last_rate_mono;
+	double rate;
+	uint32_t *lat;        /* ring of latencies, µs */
+	size_t nlat, latpos;
+} loop_t;
+
+static int64_t
+mono_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* JSON helpers for replies (yajl_gen escapes and validates strings). */
+static void
+gstr(yajl_gen g, const char *s)
+{
+	if (s == NULL)
+		yajl_gen_null(g);
+	else
+		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void
+gkey(yajl_gen g, const char *k)
+{
+	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+}
+
+/* A figure with three decimals (yajl_gen_double prints 17 digits). */
+static void
+gnum3(yajl_gen g, double v)
+{
+	char buf[40];
+	int n = snprintf(buf, sizeof(buf), "%.3f", v);
+
+	yajl_gen_number(g, buf, (size_t)n);
+}
+
+static char *
+gtake(yajl_gen g, size_t *len)
+{
+	const unsigned char *buf;
+	char *out;
+
+	yajl_gen_get_buf(g, &buf, len);
+	out = xstrndup((const char *)buf, *len);
+	yajl_gen_free(g);
+	return out;
+}
+
+static yajl_gen
+gnew(void)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+
+	if (g == NULL)
+		fatalx("yajl_gen_alloc: out of memory");
+	/* Invalid UTF-8 from a peer must not make invalid JSON. */
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	return g;
+}
+
+static char *
+error_json(const char *msg, size_t *len)
+{
+	yajl_gen g = gnew();
+
+	yajl_gen_map_open(g);
+	gkey(g, "error");
+	gstr(g, msg);
+	yajl_gen_map_close(g);
+	return gtake(g, len);
+}
+
+static void
+router_reply(loop_t *L, int ingest, const bus_frame_t *env, size_t nenv,
+    bool delim, const char *id, const char *source, const char *status,
+    const char *error)
+{
+	yajl_gen g = gnew();
+	char *body;
+	size_t len;
+
+	yajl_gen_map_open(g);
+	gkey(g, "id");
+	if (id == NULL || yajl_gen_string(g, (const unsigned char *)id,
+	    strlen(id)) != yajl_gen_status_ok)
+		yajl_gen_null(g);
+	gkey(g, "source");
+	if (source == NULL || yajl_gen_string(g,
+	    (const unsigned char *)source, strlen(source)) !=
+	    yajl_gen_status_ok)
+		yajl_gen_null(g);
+	gkey(g, "status");
+	gstr(g, status);
+	gkey(g, "error");
+	gstr(g, error);
+	yajl_gen_map_close(g);
+	body = gtake(g, &len);
+	bus_reply(L->bus, (size_t)ingest, env, nenv, delim, body, len);
+	free(body);
+}
+
+/* A copy of s[0..n) when it is valid UTF-8 without NUL, else NULL. */
+static const char *
+text_or_null(arena_t *a, const char *s, size_t n, size_t max)
+{
+	if (s == NULL || n > max || !utf8_valid(s, n) || memchr(s, 0, n))
+		return NULL;
+	return arena_strndup(a, s, n);
+}
+
+static void
+reject(loop_t *L, const bus_msg_t *m, const event_t *ev, const char *reason)
+{
+	batch_rej_t *r = batch_add_rejected(L->batch);
+	size_t keep = m->body_len < BATCH_RAW_MAX ? m->body_len : BATCH_RAW_MAX;
+
+	r->ingest = m->ingest;
+	r->topic = text_or_null(L->batch->arena, m->topic, m->topic_len, 256);
+	r->reason = arena_strndup(L->batch->arena, reason, strlen(reason));
+	r->source = ev != NULL ? ev->source : NULL;
+	r->id = ev != NULL ? ev->id : NULL;
+	r->raw = m->body != NULL ? m->body : "";
+	r->raw_len = m->body != NULL ? keep : 0;
+	r->orig_len = m->body_len;
+	r->received_at = ts_now();
+	L->n_rejected++;
+	if (L->batch->first_mono == 0)
+		L->batch->first_mono = mono_us();
+	log_event(LOG_LVL_DEBUG, r->source, r->id, "rejected on %s: %s",
+	    L->endpoints[m->ingest], reason);
+	if (bus_ingest_kind(L->bus, (size_t)m->ingest) == INGEST_ROUTER)
+		router_reply(L, m->ingest, m->env, m->nenv, m->delim,
+		    r->id, r->source, "rejected", reason);
+}
+
+/* Reads one waiting message of ingest socket i. Returns 1, 0 or -1. */
+static int
+ingest_one(loop_t *L, size_t i)
+{
+	bus_msg_t m;
+	event_t ev;
+	char err[CODEC_ERRLEN];
+	batch_item_t *it;
+	int rc = bus_recv(L->bus, i, L->batch->arena, &m);
+
+	if (rc <= 0)
+		return rc;
+	if (m.nframes != 2) {
+		snprintf(err, sizeof(err), "message: expected 2 frames, got %zu",
+		    m.nframes);
+		reject(L, &m, NULL, err);
+		return 1;
+	}
+	if (codec_decode(L->codec, L->batch->arena, m.topic, m.topic_len,
+	    m.body, m.body_len, L->max_bytes, &ev, err, sizeof(err)) == -1) {
+		reject(L, &m, &ev, err);
+		return 1;
+	}
+	it = batch_add(L->batch, &ev);
+	it->ingest = m.ingest;
+	it->env = m.env;
+	it->nenv = m.nenv;
+	it->delim = m.delim;
+	it->recv_mono = mono_us();
+	it->received_at = ts_now();
+	if (L->batch->first_mono == 0)
+		L->batch->first_mono = it->recv_mono;
+	return 1;
+}
+
+static size_t
+read_limit(const loop_t *L)
+{
+	return store_connected(L->store) ? L->batch_max : L->buffer_max;
+}
+
+/* Reads what is waiting on the ingest sockets, up to the batch limit. */
+static void
+ingest_all(loop_t *L)
+{
+	size_t limit = read_limit(L);
+	bool more = true;
+
+	while (more && batch_size(L->batch) < limit) {
+		more = false;
+		for (size_t i = 0; i < bus_ningest(L->bus); i++) {
+			int rc = ingest_one(L, i);
+
+			if (rc == 1)
+				more = true;
+			if (batch_size(L->batch) >= limit)
+				break;
+		}
+	}
+}
+
+static void
+publish_ready(loop_t *L)
+{
+	outbox_t *o = L->outbox;
+
+	for (size_t i = 0; i < o->nready; i++) {
+		if (bus_publish(L->bus, o->ready[i].type, o->ready[i].body,
+		    o->ready[i].len) == -1)
+			break;
+		o->last_published = o->ready[i].seq;
+	}
+	outbox_clear_ready(o);
+}
+
+static void
+heartbeat(loop_t *L)
+{
+	out_msg_t m = { .type = OUT_BUS_HEARTBEAT };
+	size_t len;
+	char *body = codec_encode(&m, L->outbox->last_published, ts_now(), &len);
+
+	if (bus_publish(L->bus, "bus.heartbeat", body, len) == -1)
+		log_warnx("heartbeat not published");
+	free(body);
+}
+
+static void
+db_lost(loop_t *L, const char *what)
+{
+	if (!L->outage_logged) {
+		log_error("database unavailable (%s): %s; retrying with "
+		    "back-off, events are held in memory (at most %zu)", what,
+		    store_error(L->store), L->buffer_max);
+		L->outage_logged = true;
+	}
+	store_disconnect(L->store);
+	L->backoff_ms = L->backoff_ms == 0 ? BACKOFF_MIN_MS :
+	    L->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    L->backoff_ms * 2;
+	L->reconnect_at = mono_us() + (int64_t)L->backoff_ms * 1000;
+}
+
+/* Connects, migrates and loads the outbox. Returns 0 or -1. */
+static int
+db_connect(loop_t *L)
+{
+	int applied;
+
+	if (store_connect(L->store) == -1) {
+		db_lost(L, "connect");
+		return -1;
+	}
+	if (migrate_run(store_conn(L->store), &applied) == -1) {
+		db_lost(L, "migrate");
+		return -1;
+	}
+	/* Messages committed but not published (we died before) go first. */
+	outbox_clear_ready(L->outbox);
+	if (store_load_outbox(L->store, L->outbox) == -1) {
+		db_lost(L, "outbox");
+		return -1;
+	}
+	if (L->outage_logged)
+		log_info("database reachable again");
+	else
+		log_info("database connected");
+	if (L->db_ever)
+		L->n_reconnects++;
+	L->outage_logged = false;
+	L->backoff_ms = 0;
+	L->db_ever = true;
+	publish_ready(L);
+	return 0;
+}
+
+static void
+record_latency(loop_t *L, int64_t now)
+{
+	for (size_t i = 0; i < L->batch->n; i++) {
+		int64_t d = now - L->batch->items[i].recv_mono;
+
+		L->lat[L->latpos] = d < 0 ? 0 : d > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)d;
+		L->latpos = (L->latpos + 1) % LAT_RING;
+		if (L->nlat < LAT_RING)
+			L->nlat++;
+	}
+}
+
+/* Commits the current batch; on success acknowledges and publishes. */
+static void
+commit_batch(loop_t *L)
+{
+	batch_t *b = L->batch;
+	int64_t now;
+
+	if (batch_size(b) == 0)
+		return;
+	if (store_commit(L->store, b, L->outbox, ts_now()) == -1) {
+		db_lost(L, "commit");
+		return;
+	}
+	now = mono_us();
+	for (size_t i = 0; i < b->n; i++) {
+		const batch_item_t *it = &b->items[i];
+		bool acc = it->state == ITEM_ACCEPTED;
+
+		if (acc)
+			L->n_accepted++;
+		else
+			L->n_duplicate++;
+		if (it->env != NULL)
+			router_reply(L, it->ingest, it->env, it->nenv,
+			    it->delim, it->ev.id, it->ev.source,
+			    acc ? "accepted" : "duplicate", NULL);
+	}
+	record_latency(L, now);
+	L->n_batches++;
+	L->n_batch_events += b->n;
+	batch_reset(b);
+	publish_ready(L);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+latency_quantiles(loop_t *L, double *p50, double *p99)
+{
+	uint32_t *copy;
+
+	*p50 = *p99 = 0;
+	if (L->nlat == 0)
+		return;
+	copy = xmalloc(L->nlat * sizeof(uint32_t));
+	memcpy(copy, L->lat, L->nlat * sizeof(uint32_t));
+	qsort(copy, L->nlat, sizeof(uint32_t), cmp_u32);
+	*p50 = copy[(L->nlat - 1) * 50 / 100] / 1000.0;
+	*p99 = copy[(L->nlat - 1) * 99 / 100] / 1000.0;
+	free(copy);
+}
+
+static ts_t
+daemon_clock(loop_t *L)
+{
+	return ts_now();
+}
+
+/* ---- control ---- */
+
+static void
+ctl_reply1(loop_t *L, const bus_ctl_req_t *r, const char *body, size_t len)
+{
+	const char *f[1] = { body };
+	size_t l[1] = { len };
+
+	bus_ctl_reply(L->bus, r, f, l, 1);
+}
+
+static void
+ctl_error(loop_t *L, const bus_ctl_req_t *r, const char *msg)
+{
+	size_t len;
+	char *body = error_json(msg, &len);
+
+	ctl_reply1(L, r, body, len);
+	free(body);
+}
+
+static void
+ctl_status(loop_t *L, const bus_ctl_req_t *r)
+{
+	yajl_gen g = gnew();
+	char buf[TS_BUFLEN], *body;
+	double p50, p99;
+	size_t len;
+
+	latency_quantiles(L, &p50, &p99);
+	yajl_gen_map_open(g);
+	gkey(g, "version");
+	gstr(g, HANDOFF_VERSION);
+	gkey(g, "uptime_s");
+	yajl_gen_integer(g, (mono_us() - L->start_mono) / 1000000);
+	gkey(g, "database");
+	gstr(g, store_connected(L->store) ? "connected" : "disconnected");
+	gkey(g, "events");
+	yajl_gen_map_open(g);
+	gkey(g, "accepted");
+	yajl_gen_integer(g, (long long)L->n_accepted);
+	gkey(g, "duplicate");
+	yajl_gen_integer(g, (long long)L->n_duplicate);
+	gkey(g, "rejected");
+	yajl_gen_integer(g, (long long)L->n_rejected);
+	yajl_gen_map_close(g);
+	gkey(g, "open_cycles");
+	yajl_gen_integer(g, 0);
+	gkey(g, "last_seq");
+	yajl_gen_integer(g, (long long)L->outbox->last_seq);
+	gkey(g, "last_published");
+	yajl_gen_integer(g, (long long)L->outbox->last_published);
+	gkey(g, "clock");
+	ts_format(daemon_clock(L), buf);
+	gstr(g, buf);
+	gkey(g, "buffered");
+	yajl_gen_integer(g, (long long)batch_size(L->batch));
+	gkey(g, "batches");
+	yajl_gen_integer(g, (long long)L->n_batches);
+	gkey(g, "batch_avg");
+	gnum3(g, L->n_batches ? (double)L->n_batch_events /
+	    (double)L->n_batches : 0.0);
+	gkey(g, "events_per_s");
+	gnum3(g, L->rate);
+	gkey(g, "commit_latency_ms");
+	yajl_gen_map_open(g);
+	gkey(g, "p50");
+	gnum3(g, p50);
+	gkey(g, "p99");
+	gnum3(g, p99);
+	yajl_gen_map_close(g);
+	gkey(g, "db_reconnects");
+	yajl_gen_integer(g, (long long)L->n_reconnects);
+	/* The endpoints as bound: a wildcard port shows the one chosen. */
+	gkey(g, "endpoints");
+	yajl_gen_map_open(g);
+	gkey(g, "ingest");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < bus_ningest(L->bus); i++)
+		gstr(g, bus_ingest_endpoint(L->bus, i));
+	yajl_gen_array_close(g);
+	gkey(g, "publish");
+	gstr(g, bus_publish_endpoint(L->bus));
+	gkey(g, "control");
+	gstr(g, bus_control_endpoint(L->bus));
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	body = gtake(g, &len);
+	ctl_reply1(L, r, body, len);
+	free(body);
+}
+
+typedef struct {
+	char **frames;
+	size_t *lens;
+	size_t n, cap;
+} frames_t;
+
+static void
+collect_frame(void *arg, const char *body, size_t len)
+{
+	frames_t *f = arg;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 64;
+		f->frames = xreallocarray(f->frames, f->cap, sizeof(char *));
+		f->lens = xreallocarray(f->lens, f->cap, sizeof(size_t));
+	}
+	f->frames[f->n] = xstrndup(body, len);
+	f->lens[f->n] = len;
+	f->n++;
+}
+
+/* Reads an integer argument; absent leaves *v. Returns -1 when ill-typed. */
+static int
+arg_int(yajl_val args, const char *key, long long *v)
+{
+	const char *path[] = { key, NULL };
+	yajl_val x = args != NULL ? yajl_tree_get(args, path, yajl_t_any) : NULL;
+
+	if (x == NULL)
+		return 0;
+	if (!YAJL_IS_INTEGER(x))
+		return -1;
+	*v = YAJL_GET_INTEGER(x);
+	return 0;
+}
+
+static void
+ctl_replay(loop_t *L, const bus_ctl_req_t *r, yajl_val args)
+{
+	long long since = 0, limit = REPLAY_DEFAULT_LIMIT;
+	frames_t f = { 0 };
+	int64_t last = 0;
+	yajl_gen g;
+	char *end;
+	size_t len;
+
+	if (arg_int(args, "since", &since) == -1 || since < 0) {
+		ctl_error(L, r, "since: must be a non-negative integer");
+		return;
+	}
+	if (arg_int(args, "limit", &limit) == -1 || limit < 1 ||
+	    limit > REPLAY_MAX_LIMIT) {
+		ctl_error(L, r, "limit: must be an integer from 1 to 100000");
+		return;
+	}
+	if (!store_connected(L->store)) {
+		ctl_error(L, r, "database disconnected");
+		return;
+	}
+	if (store_replay(L->store, since, limit, collect_frame, &f, &last) ==
+	    -1) {
+		for (size_t i = 0; i < f.n; i++)
+			free(f.frames[i]);
+		free(f.frames);
+		free(f.lens);
+		ctl_error(L, r, "replay failed: database error");
+		db_lost(L, "replay");
+		return;
+	}
+	g = gnew();
+	yajl_gen_map_open(g);
+	gkey(g, "end");
+	yajl_gen_bool(g, 1);
+	gkey(g, "last_seq");
+	yajl_gen_integer(g, (long long)last);
+	yajl_gen_map_close(g);
+	end = gtake(g, &len);
+	collect_frame(&f, end, len);
+	free(end);
+	bus_ctl_reply(L->bus, r, (const char *const *)f.frames, f.lens, f.n);
+	for (size_t i = 0; i < f.n; i++)
+		free(f.frames[i]);
+	free(f.frames);
+	free(f.lens);
+}
+
+static int reload(loop_t *L, char **why);
+
+static void
+ctl_reload(loop_t *L, const bus_ctl_req_t *r)
+{
+	char *why = NULL;
+
+	if (reload(L, &why) == 0) {
+		const char *ok = "{\"ok\":true}";
+
+		ctl_reply1(L, r, ok, strlen(ok));
+	} else {
+		ctl_error(L, r, why);
+	}
+	free(why);
+}
+
+static void
+control(loop_t *L)
+{
+	bus_ctl_req_t r;
+	int rc;
+
+	for (int k = 0; k < 64; k++) {
+		char cmd[32];
+		yajl_val args = NULL;
+
+		arena_reset(L->ctl_arena);
+		rc = bus_ctl_recv(L->bus, L->ctl_arena, &r);
+		if (rc <= 0)
+			return;
+		if (r.command == NULL || r.nframes > 2) {
+			ctl_error(L, &r, "request: expected a command frame and "
+			    "at most one argument frame");
+			continue;
+		}
+		if (r.command_len >= sizeof(cmd)) {
+			ctl_error(L, &r, "unknown command");
+			continue;
+		}
+		memcpy(cmd, r.command, r.command_len);
+		cmd[r.command_len] = '\0';
+		if (r.args != NULL && r.args_len > 0) {
+			char eb[128];
+
+			args = yajl_tree_parse(r.args, eb, sizeof(eb));
+			if (args == NULL || !YAJL_IS_OBJECT(args)) {
+				yajl_tree_free(args);
+				ctl_error(L, &r, "arguments: not a JSON object");
+				continue;
+			}
+		}
+		if (strcmp(cmd, "ping") == 0) {
+			const char *ok = "{\"ok\":true}";
+
+			ctl_reply1(L, &r, ok, strlen(ok));
+		} else if (strcmp(cmd, "status") == 0) {
+			ctl_status(L, &r);
+		} else if (strcmp(cmd, "replay") == 0) {
+			ctl_replay(L, &r, args);
+		} else if (strcmp(cmd, "reload") == 0) {
+			ctl_reload(L, &r);
+		} else {
+			char msg[80];
+
+			snprintf(msg, sizeof(msg), "unknown command '%.32s'", cmd);
+			ctl_error(L, &r, msg);
+		}
+		yajl_tree_free(args);
+	}
+}
+
+/* ---- reload, signals, systemd ---- */
+
+static void
+notify_ready(loop_t *L)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=running: %zu ingest endpoint(s), "
+	    "last seq %lld", bus_ningest(L->bus),
+	    (long long)L->outbox->last_seq);
+}
+
+static int
+reload(loop_t *L, char **why)
+{
+	cfg_t *n = NULL;
+	char *errors = NULL, *restart;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld",
+	    (long long)mono_us());
+	if (cfg_load(L->path, &n, &errors) == -1) {
+		log_error("reload refused, keeping the running configuration:\n%s",
+		    errors);
+		*why = xasprintf("configuration has errors: %s", errors);
+		free(errors);
+		notify_ready(L);
+		return -1;
+	}
+	restart = cfg_restart_needed(L->cfg, n);
+	if (restart != NULL) {
+		log_warnx("reload: %s changed; that takes a restart, the "
+		    "running values stay in force until then", restart);
+		free(restart);
+	}
+	cfg_destroy(&L->cfg);
+	L->cfg = n;
+	log_set_level((log_level_t)n->log_level);
+	log_info("configuration reloaded from %s", L->path);
+	notify_ready(L);
+	return 0;
+}
+
+static int
+signals_open(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	/* A subscriber that vanished must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void
+signals_read(loop_t *L)
+{
+	struct signalfd_siginfo si;
+
+	while (read(L->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			char *why = NULL;
+
+			log_info("SIGHUP: reloading %s", L->path);
+			if (reload(L, &why) == -1)
+				free(why);
+			continue;
+		}
+		L->stopping++;
+		if (L->stopping == 1) {
+			log_info("%s: committing what is in flight, then "
+			    "exiting", si.ssi_signo == SIGTERM ? "SIGTERM" :
+			    "SIGINT");
+			sd_notify(0, "STOPPING=1");
+		}
+	}
+}
+
+static void
+status_tick(loop_t *L, int64_t now)
+{
+	uint64_t total = L->n_accepted + L->n_duplicate + L->n_rejected;
+	double secs = (double)(now - L->last_rate_mono) / 1e6;
+
+	if (secs > 0)
+		L->rate = (double)(total - L->last_rate_events) / secs;
+	L->last_rate_events = total;
+	L->last_rate_mono = now;
+	if (L->ready)
+		sd_notifyf(0, "STATUS=%s; %.0f events/s; batch avg %.1f; "
+		    "last seq %lld; buffered %zu",
+		    store_connected(L->store) ? "database connected" :
+		    "DATABASE UNAVAILABLE", L->rate, L->n_batches ?
+		    (double)L->n_batch_events / (double)L->n_batches : 0.0,
+		    (long long)L->outbox->last_seq, batch_size(L->batch));
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int
+run(loop_t *L)
+{
+	size_t ning = bus_ningest(L->bus);
+	zmq_pollitem_t *items = xcalloc(ning + 2, sizeof(*items));
+	int rc = 0;
+
+	L->start_mono = L->last_rate_mono = mono_us();
+	L->next_heartbeat = L->start_mono + 1000000;
+	if (sd_watchdog_enabled(0, &L->watchdog_us) > 0) {
+		L->watchdog_us /= 2;
+		L->next_watchdog = L->start_mono;
+	} else {
+		L->watchdog_us = 0;
+	}
+	L->reconnect_at = L->start_mono;
+
+	for (;;) {
+		int64_t now = mono_us(), deadline;
+		bool connected = store_connected(L->store);
+		bool read_ok;
+		size_t n = 0;
+		long timeout;
+
+		if (L->stopping >= 2) {
+			log_warnx("second signal: exiting at once; %zu "
+			    "uncommitted event(s) were not acknowledged",
+			    batch_size(L->batch));
+			rc = 1;
+			break;
+		}
+		if (!connected && now >= L->reconnect_at) {
+			if (db_connect(L) == 0 && !L->ready) {
+				notify_ready(L);
+				L->ready = true;
+				log_info("ready");
+			}
+			connected = store_connected(L->store);
+			now = mono_us();
+		}
+		if (connected && batch_size(L->batch) > 0 &&
+		    (batch_size(L->batch) >= L->batch_max || L->stopping ||
+		    now >= L->batch->first_mono + L->batch_wait_us)) {
+			commit_batch(L);
+			now = mono_us();
+			connected = store_connected(L->store);
+		}
+		if (L->stopping && batch_size(L->batch) == 0)
+			break;
+		if (now >= L->next_heartbeat) {
+			heartbeat(L);
+			status_tick(L, now);
+			if (connected && store_mark_published(L->store,
+			    L->outbox) == -1)
+				db_lost(L, "outbox");
+			L->next_heartbeat = now + 1000000;
+		}
+		if (L->watchdog_us && now >= L->next_watchdog) {
+			sd_notify(0, "WATCHDOG=1");
+			L->next_watchdog = now + (int64_t)L->watchdog_us;
+		}
+
+		/* What to wait for, and for how long. */
+		read_ok = L->db_ever && !L->stopping &&
+		    batch_size(L->batch) < read_limit(L);
+		deadline = L->next_heartbeat;
+		if (L->watchdog_us)
+			deadline = min64(deadline, L->next_watchdog);
+		if (!store_connected(L->store))
+			deadline = min64(deadline, L->reconnect_at);
+		else if (batch_size(L->batch) > 0)
+			deadline = min64(deadline,
+			    L->batch->first_mono + L->batch_wait_us);
+		timeout = (long)((deadline - now + 999) / 1000);
+		if (timeout < 0)
+			timeout = 0;
+
+		items[n].socket = NULL;
+		items[n].fd = L->sigfd;
+		items[n].events = ZMQ_POLLIN;
+		n++;
+		items[n].socket = bus_control_socket(L->bus);
+		items[n].events = ZMQ_POLLIN;
+		n++;
+		if (read_ok)
+			for (size_t i = 0; i < ning; i++) {
+				items[n].socket = bus_ingest_socket(L->bus, i);
+				items[n].events = ZMQ_POLLIN;
+				n++;
+			}
+		if (zmq_poll(items, (int)n, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_error("zmq_poll: %s", zmq_strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (items[0].revents & ZMQ_POLLIN)
+			signals_read(L);
+		if (items[1].revents & ZMQ_POLLIN)
+			control(L);
+		if (read_ok && !L->stopping)
+			ingest_all(L);
+	}
+	free(items);
+	if (rc == 0) {
+		publish_ready(L);
+		if (store_connected(L->store) &&
+		    store_mark_published(L->store, L->outbox) == -1)
+			log_warnx("could not record the last publication: %s",
+			    store_error(L->store));
+		log_info("stopped: %llu accepted, %llu duplicate, %llu "
+		    "rejected", (unsigned long long)L->n_accepted,
+		    (unsigned long long)L->n_duplicate,
+		    (unsigned long long)L->n_rejected);
+	}
+	return rc;
+}
+
+int
+loop_run(const char *config_path, cfg_t *cfg)
+{
+	loop_t L;
+	int rc;
+
+	memset(&L, 0, sizeof(L));
+	L.path = config_path;
+	L.cfg = cfg;
+	L.batch_max = (size_t)cfg->batch_max_events;
+	L.batch_wait_us = (int64_t)cfg->batch_max_wait_ms * 1000;
+	L.buffer_max = (size_t)cfg->buffer_max_events;
+	L.max_bytes = (size_t)cfg->max_message_bytes;
+	L.sigfd = signals_open();
+	if (L.sigfd == -1) {
+		log_warn("signalfd");
+		cfg_destroy(&L.cfg);
+		return 1;
+	}
+	L.zctx = zmq_ctx_new();
+	L.bus = bus_new(L.zctx, cfg);
+	if (L.bus == NULL) {
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < bus_ningest(L.bus); i++)
+		log_info("ingest %s on %s",
+		    bus_ingest_kind(L.bus, i) == INGEST_SUB ? "sub" :
+		    bus_ingest_kind(L.bus, i) == INGEST_PULL ? "pull" : "router",
+		    bus_ingest_endpoint(L.bus, i));
+	log_info("publish on %s, control on %s", bus_publish_endpoint(L.bus),
+	    bus_control_endpoint(L.bus));
+	L.endpoints = xcalloc(bus_ningest(L.bus), sizeof(char *));
+	for (size_t i = 0; i < bus_ningest(L.bus); i++)
+		L.endpoints[i] = bus_ingest_endpoint(L.bus, i);
+	L.store = store_new(cfg->db_conninfo);
+	store_set_endpoints(L.store, L.endpoints);
+	L.outbox = outbox_new();
+	L.batch = batch_new(L.batch_max);
+	L.codec = codec_new();
+	L.ctl_arena = arena_new(1 << 16);
+	L.lat = xcalloc(LAT_RING, sizeof(uint32_t));
+	rc = run(&L);
+out:
+	store_destroy(&L.store);
+	outbox_destroy(&L.outbox);
+	batch_destroy(&L.batch);
+	codec_destroy(&L.codec);
+	arena_destroy(&L.ctl_arena);
+	free(L.lat);
+	free(L.endpoints);
+	bus_destroy(&L.bus);
+	if (L.zctx != NULL)
+		zmq_ctx_term(L.zctx);
+	close(L.sigfd);
+	cfg_destroy(&L.cfg);
+	return rc;
+}

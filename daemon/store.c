@@ -1,0 +1,653 @@
+/*
+ * The batch transaction. Events are written with COPY straight into the
+ * events table inside a savepoint: in the common case, where no event of
+ * the batch was seen before, that is as fast as PostgreSQL can load rows.
+ * When the COPY hits the (source, event_id) unique constraint (a producer
+ * resent after a crash or a lost reply), the savepoint is rolled back and
+ * the batch goes through a temporary staging table and INSERT ... ON
+ * CONFLICT DO NOTHING, which tells accepted from duplicate row by row.
+ * Duplicates inside one batch never reach the database (batch.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/codec.h"
+#include "handoff/log.h"
+#include "handoff/store.h"
+
+struct store {
+	char *conninfo;
+	PGconn *conn;
+	char *error;
+	store_hook_t hook;
+	void *hook_arg;
+	const char *const *endpoints; /* by ingest index, for rejections */
+	sbuf_t copybuf;
+	uint8_t *fresh; /* scratch: per item, inserted by this batch */
+	size_t freshcap;
+};
+
+static void
+set_error(store_t *s, const char *what, PGconn *c, const PGresult *r)
+{
+	const char *msg = r != NULL ? PQresultErrorMessage(r) : "";
+
+	if (msg == NULL || *msg == '\0')
+		msg = c != NULL ? PQerrorMessage(c) : "unknown error";
+	free(s->error);
+	s->error = xasprintf("%s: %s", what, msg);
+	/* libpq messages end in a newline; logs add their own. */
+	{
+		size_t n = strlen(s->error);
+
+		while (n > 0 && (s->error[n - 1] == '\n' || s->error[n - 1] == ' '))
+			s->error[--n] = '\0';
+	}
+}
+
+store_t *
+store_new(const char *conninfo)
+{
+	store_t *s = xcalloc(1, sizeof(*s));
+
+	s->conninfo = xstrdup(conninfo);
+	sbuf_init(&s->copybuf);
+	return s;
+}
+
+void
+store_destroy(store_t **sp)
+{
+	store_t *s;
+
+	if (sp == NULL || *sp == NULL)
+		return;
+	s = *sp;
+	store_disconnect(s);
+	free(s->conninfo);
+	free(s->error);
+	free(s->fresh);
+	sbuf_free(&s->copybuf);
+	free(s);
+	*sp = NULL;
+}
+
+void
+store_set_hook(store_t *s, store_hook_t hook, void *arg)
+{
+	s->hook = hook;
+	s->hook_arg = arg;
+}
+
+bool
+store_connected(const store_t *s)
+{
+	return s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK;
+}
+
+const char *
+store_error(const store_t *s)
+{
+	return s->error != NULL ? s->error : "no error";
+}
+
+PGconn *
+store_conn(store_t *s)
+{
+	return s->conn;
+}
+
+void
+store_disconnect(store_t *s)
+{
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	s->conn = NULL;
+}
+
+static int
+exec_ok(store_t *s, const char *sql)
+{
+	PGresult *r = PQexec(s->conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		set_error(s, sql, s->conn, r);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+store_connect(store_t *s)
+{
+	/*
+	 * Defaults first, the operator's string last: with expand_dbname,
+	 * later settings win, so anything in the conninfo overrides these.
+	 * A PG* variable the operator set wins over our default too.
+	 */
+	const char *kw[8], *val[8];
+	int n = 0;
+
+	store_disconnect(s);
+	if (getenv("PGCONNECT_TIMEOUT") == NULL) {
+		kw[n] = "connect_timeout";
+		val[n++] = "5";
+	}
+	kw[n] = "keepalives";
+	val[n++] = "1";
+	kw[n] = "keepalives_idle";
+	val[n++] = "30";
+	kw[n] = "keepalives_interval";
+	val[n++] = "10";
+	kw[n] = "keepalives_count";
+	val[n++] = "3";
+	if (getenv("PGAPPNAME") == NULL) {
+		kw[n] = "application_name";
+		val[n++] = "handoffd";
+	}
+	kw[n] = "dbname";
+	val[n++] = s->conninfo;
+	kw[n] = NULL;
+	val[n] = NULL;
+
+	s->conn = PQconnectdbParams(kw, val, 1);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		set_error(s, "connect", s->conn, NULL);
+		store_disconnect(s);
+		return -1;
+	}
+	if (exec_ok(s, "SET client_encoding = 'UTF8'; "
+	    "SET TIME ZONE 'UTC'; "
+	    "CREATE TEMP TABLE IF NOT EXISTS handoff_stage ("
+	    " ord integer, source text, event_id text, type text,"
+	    " occurred_at timestamptz, received_at timestamptz, body json)"
+	    " ON COMMIT DELETE ROWS") == -1) {
+		store_disconnect(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends s to the COPY text buffer, escaping what COPY's text format needs. */
+static void
+copy_text(sbuf_t *b, const char *s, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *esc;
+
+		switch (s[i]) {
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		default:
+			continue;
+		}
+		sbuf_add(b, s + start, i - start);
+		sbuf_adds(b, esc);
+		start = i + 1;
+	}
+	sbuf_add(b, s + start, n - start);
+}
+
+static void
+copy_str(sbuf_t *b, const char *s)
+{
+	if (s == NULL)
+		sbuf_adds(b, "\\N");
+	else
+		copy_text(b, s, strlen(s));
+}
+
+static void
+copy_ts(sbuf_t *b, ts_t t)
+{
+	char buf[TS_BUFLEN];
+
+	sbuf_add(b, buf, ts_format(t, buf));
+}
+
+static void
+copy_bytea(sbuf_t *b, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	/* "\\x" in COPY text is the bytea hex prefix \x. */
+	sbuf_adds(b, "\\\\x");
+	for (size_t i = 0; i < n; i++) {
+		sbuf_addc(b, hex[(unsigned char)p[i] >> 4]);
+		sbuf_addc(b, hex[(unsigned char)p[i] & 15]);
+	}
+}
+
+/* Sends the buffer as the data of a COPY already started, and ends it. */
+static PGresult *
+copy_run(store_t *s, const char *sql)
+{
+	PGresult *r = PQexec(s->conn, sql);
+
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		set_error(s, sql, s->conn, r);
+		return r;
+	}
+	PQclear(r);
+	if (PQputCopyData(s->conn, s->copybuf.s, (int)s->copybuf.len) != 1 ||
+	    PQputCopyEnd(s->conn, NULL) != 1) {
+		set_error(s, sql, s->conn, NULL);
+		return PQgetResult(s->conn);
+	}
+	r = PQgetResult(s->conn);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		set_error(s, sql, s->conn, r);
+	/* Drain to the end of this command. */
+	{
+		PGresult *extra;
+
+		while ((extra = PQgetResult(s->conn)) != NULL)
+			PQclear(extra);
+	}
+	return r;
+}
+
+static bool
+is_unique_violation(const PGresult *r)
+{
+	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	return st != NULL && strcmp(st, "23505") == 0;
+}
+
+static void
+event_row(sbuf_t *b, const batch_item_t *it, int ord)
+{
+	const event_t *ev = &it->ev;
+
+	if (ord >= 0)
+		sbuf_printf(b, "%d\t", ord);
+	copy_str(b, ev->source);
+	sbuf_addc(b, '\t');
+	copy_str(b, ev->id);
+	sbuf_addc(b, '\t');
+	sbuf_adds(b, ev_type_name(ev->type));
+	sbuf_addc(b, '\t');
+	copy_ts(b, ev->occurred_at);
+	sbuf_addc(b, '\t');
+	copy_ts(b, it->received_at);
+	sbuf_addc(b, '\t');
+	copy_text(b, ev->raw, ev->raw_len);
+	sbuf_addc(b, '\n');
+}
+
+/*
+ * Stores the batch's events; sets fresh[i] for the items it inserted.
+ * Returns 0 or -1 (transaction aborted).
+ */
+static int
+store_events(store_t *s, batch_t *b)
+{
+	PGresult *r;
+	size_t ncand = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		s->fresh[i] = 0;
+	sbuf_reset(&s->copybuf);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->items[i].state == ITEM_DUPLICATE)
+			continue;
+		event_row(&s->copybuf, &b->items[i], -1);
+		ncand++;
+	}
+	if (ncand == 0)
+		return 0;
+
+	if (exec_ok(s, "SAVEPOINT events") == -1)
+		return -1;
+	r = copy_run(s, "COPY events (source, event_id, type, occurred_at, "
+	    "received_at, body) FROM STDIN");
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		for (size_t i = 0; i < b->n; i++)
+			s->fresh[i] = b->items[i].state != ITEM_DUPLICATE;
+		return exec_ok(s, "RELEASE SAVEPOINT events");
+	}
+	if (!is_unique_violation(r)) {
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+
+	/* Some event was stored before: sort them out one by one. */
+	if (exec_ok(s, "ROLLBACK TO SAVEPOINT events") == -1)
+		return -1;
+	sbuf_reset(&s->copybuf);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].state != ITEM_DUPLICATE)
+			event_row(&s->copybuf, &b->items[i], (int)i);
+	r = copy_run(s, "COPY handoff_stage (ord, source, event_id, type, "
+	    "occurred_at, received_at, body) FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	r = PQexec(s->conn,
+	    "WITH ins AS (INSERT INTO events (source, event_id, type, "
+	    "occurred_at, received_at, body) SELECT source, event_id, type, "
+	    "occurred_at, received_at, body FROM handoff_stage ORDER BY ord "
+	    "ON CONFLICT (source, event_id) DO NOTHING "
+	    "RETURNING source, event_id) "
+	    "SELECT st.ord FROM handoff_stage st JOIN ins "
+	    "USING (source, event_id)");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_error(s, "insert events", s->conn, r);
+		PQclear(r);
+		return -1;
+	}
+	for (int row = 0; row < PQntuples(r); row++) {
+		long ord = strtol(PQgetvalue(r, row, 0), NULL, 10);
+
+		if (ord >= 0 && (size_t)ord < b->n)
+			s->fresh[ord] = 1;
+	}
+	PQclear(r);
+	return exec_ok(s, "TRUNCATE handoff_stage");
+}
+
+static int
+store_rejected(store_t *s, batch_t *b, const char *const *endpoints)
+{
+	PGresult *r;
+	int rc;
+
+	if (b->nrej == 0)
+		return 0;
+	sbuf_reset(&s->copybuf);
+	for (size_t i = 0; i < b->nrej; i++) {
+		const batch_rej_t *j = &b->rej[i];
+
+		copy_ts(&s->copybuf, j->received_at);
+		sbuf_addc(&s->copybuf, '\t');
+		copy_str(&s->copybuf, endpoints[j->ingest]);
+		sbuf_addc(&s->copybuf, '\t');
+		copy_str(&s->copybuf, j->topic);
+		sbuf_addc(&s->copybuf, '\t');
+		copy_str(&s->copybuf, j->reason);
+		sbuf_addc(&s->copybuf, '\t');
+		copy_str(&s->copybuf, j->source);
+		sbuf_addc(&s->copybuf, '\t');
+		copy_str(&s->copybuf, j->id);
+		sbuf_addc(&s->copybuf, '\t');
+		copy_bytea(&s->copybuf, j->raw, j->raw_len);
+		sbuf_printf(&s->copybuf, "\t%zu\n", j->orig_len);
+	}
+	r = copy_run(s, "COPY rejected_messages (received_at, endpoint, topic, "
+	    "reason, source, event_id, raw, raw_len) FROM STDIN");
+	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * Numbers the pending messages (the UPDATE of outbox_seq serialises
+ * committing batches, so numbers are gapless and follow commit order),
+ * encodes and stores them. Encoded bodies go to *enc for the ready list.
+ */
+static int
+store_outbox(store_t *s, outbox_t *o, ts_t now, char ***enc, size_t **lens,
+    int64_t *first)
+{
+	PGresult *r;
+	char sql[128];
+	int64_t last;
+	size_t n = o->npending;
+
+	*enc = NULL;
+	*lens = NULL;
+	if (n == 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "UPDATE outbox_seq SET last_seq = "
+	    "last_seq + %zu RETURNING last_seq", n);
+	r = PQexec(s->conn, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+			free(s->error);
+			s->error = xstrdup("outbox_seq: the table has no row");
+		} else {
+			set_error(s, "outbox_seq", s->conn, r);
+		}
+		PQclear(r);
+		return -1;
+	}
+	last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	*first = last - (int64_t)n + 1;
+	*enc = xcalloc(n, sizeof(char *));
+	*lens = xcalloc(n, sizeof(size_t));
+	sbuf_reset(&s->copybuf);
+	for (size_t i = 0; i < n; i++) {
+		int64_t seq = *first + (int64_t)i;
+
+		(*enc)[i] = codec_encode(o->pending[i], seq, now, &(*lens)[i]);
+		sbuf_printf(&s->copybuf, "%lld\t%s\t", (long long)seq,
+		    out_type_name(o->pending[i]->type));
+		copy_text(&s->copybuf, (*enc)[i], (*lens)[i]);
+		sbuf_addc(&s->copybuf, '\n');
+	}
+	r = copy_run(s, "COPY outbox (seq, type, body) FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+mark_published(store_t *s, outbox_t *o)
+{
+	char sql[200];
+
+	if (o->last_published <= o->marked)
+		return 0;
+	snprintf(sql, sizeof(sql), "UPDATE outbox SET published_at = now() "
+	    "WHERE published_at IS NULL AND seq <= %lld",
+	    (long long)o->last_published);
+	return exec_ok(s, sql);
+}
+
+static void
+rollback(store_t *s)
+{
+	if (store_connected(s)) {
+		PGresult *r = PQexec(s->conn, "ROLLBACK");
+
+		PQclear(r);
+	}
+}
+
+void
+store_set_endpoints(store_t *s, const char *const *endpoints)
+{
+	s->endpoints = endpoints;
+}
+
+int
+store_commit(store_t *s, batch_t *b, outbox_t *o, ts_t now)
+{
+	const batch_item_t **acc = NULL;
+	char **enc = NULL;
+	size_t *lens = NULL, nacc = 0, npend;
+	int64_t first = 0;
+
+	if (!store_connected(s)) {
+		free(s->error);
+		s->error = xstrdup("not connected");
+		return -1;
+	}
+	if (b->n > s->freshcap) {
+		s->freshcap = b->n * 2;
+		s->fresh = xrealloc(s->fresh, s->freshcap);
+	}
+	if (exec_ok(s, "BEGIN") == -1)
+		goto fail;
+	if (store_events(s, b) == -1)
+		goto fail;
+	if (store_rejected(s, b, s->endpoints) == -1)
+		goto fail;
+	if (s->hook != NULL) {
+		acc = xcalloc(b->n ? b->n : 1, sizeof(*acc));
+		for (size_t i = 0; i < b->n; i++)
+			if (s->fresh[i])
+				acc[nacc++] = &b->items[i];
+		if (s->hook(s->hook_arg, s->conn, b, acc, nacc, o) == -1) {
+			if (s->error == NULL)
+				s->error = xstrdup("batch hook failed");
+			goto fail;
+		}
+	}
+	if (mark_published(s, o) == -1)
+		goto fail;
+	npend = o->npending;
+	if (store_outbox(s, o, now, &enc, &lens, &first) == -1)
+		goto fail;
+	if (exec_ok(s, "COMMIT") == -1)
+		goto fail;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].state != ITEM_DUPLICATE)
+			b->items[i].state = s->fresh[i] ? ITEM_ACCEPTED :
+			    ITEM_DUPLICATE;
+	o->marked = o->last_published;
+	for (size_t i = 0; i < npend; i++)
+		outbox_ready(o, first + (int64_t)i,
+		    xstrdup(out_type_name(o->pending[i]->type)), enc[i], lens[i]);
+	outbox_discard_pending(o);
+	free(enc);
+	free(lens);
+	free(acc);
+	return 0;
+fail:
+	rollback(s);
+	if (enc != NULL)
+		for (size_t i = 0; i < o->npending; i++)
+			free(enc[i]);
+	free(enc);
+	free(lens);
+	free(acc);
+	outbox_discard_pending(o);
+	return -1;
+}
+
+int
+store_load_outbox(store_t *s, outbox_t *o)
+{
+	PGresult *r;
+	int64_t last;
+
+	if (store_last_seq(s, &last) == -1)
+		return -1;
+	o->last_seq = last;
+	{
+		char since[24];
+		const char *params[1] = { since };
+
+		/* After a reconnect, what this process published stays out. */
+		snprintf(since, sizeof(since), "%lld",
+		    (long long)o->last_published);
+		r = PQexecParams(s->conn, "SELECT seq, type, body FROM outbox "
+		    "WHERE published_at IS NULL AND seq > $1 ORDER BY seq", 1,
+		    NULL, params, NULL, NULL, 0);
+	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_error(s, "load outbox", s->conn, r);
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		outbox_ready(o, strtoll(PQgetvalue(r, i, 0), NULL, 10),
+		    xstrdup(PQgetvalue(r, i, 1)), xstrdup(PQgetvalue(r, i, 2)),
+		    (size_t)PQgetlength(r, i, 2));
+	/*
+	 * At start, what is not in the list was published before. After a
+	 * reconnect, keep what this process knows it published, so that the
+	 * next batch records it.
+	 */
+	if (o->last_published == 0)
+		o->last_published = o->marked = PQntuples(r) > 0 ?
+		    strtoll(PQgetvalue(r, 0, 0), NULL, 10) - 1 : last;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_mark_published(store_t *s, outbox_t *o)
+{
+	if (!store_connected(s) || o->last_published <= o->marked)
+		return 0;
+	if (mark_published(s, o) == -1)
+		return -1;
+	o->marked = o->last_published;
+	return 0;
+}
+
+int
+store_last_seq(store_t *s, int64_t *last_seq)
+{
+	PGresult *r = PQexec(s->conn, "SELECT last_seq FROM outbox_seq");
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		set_error(s, "read outbox_seq", s->conn, r);
+		PQclear(r);
+		return -1;
+	}
+	*last_seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+int
+store_replay(store_t *s, int64_t since, int64_t limit,
+    void (*fn)(void *arg, const char *body, size_t len), void *arg,
+    int64_t *last_seq)
+{
+	char a[24], l[24];
+	const char *params[2] = { a, l };
+	PGresult *r;
+
+	snprintf(a, sizeof(a), "%lld", (long long)since);
+	snprintf(l, sizeof(l), "%lld", (long long)limit);
+	/* One snapshot for the rows and last_seq: they agree. */
+	if (exec_ok(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") == -1)
+		return -1;
+	r = PQexecParams(s->conn, "SELECT body FROM outbox WHERE seq > $1 "
+	    "ORDER BY seq LIMIT $2", 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_error(s, "replay", s->conn, r);
+		PQclear(r);
+		rollback(s);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		fn(arg, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+	PQclear(r);
+	if (store_last_seq(s, last_seq) == -1) {
+		rollback(s);
+		return -1;
+	}
+	return exec_ok(s, "COMMIT");
+}

@@ -1,0 +1,17 @@
+/*
+ * The service: one thread running zmq_poll over the ingest sockets, the
+ * control socket and a signalfd, with timers for the batch deadline, the
+ * heartbeat, the watchdog and database reconnection.
+ */
+#ifndef HANDOFF_LOOP_H
+#define HANDOFF_LOOP_H
+
+#include "handoff/config.h"
+
+/*
+ * Runs the daemon until SIGTERM/SIGINT. Takes ownership of cfg (a reload
+ * replaces it). Returns the process exit code (SPEC §8).
+ */
+int loop_run(const char *config_path, cfg_t *cfg);
+
+#endif
