@@ -1149,10 +1149,11 @@ domains_check(ctx_t *c, const config_setting_t *s, const char *path,
 static bool
 wildcard_port(const char *ep)
 {
-	size_t n = strlen(ep);
+	size_t n;
 
-	if (strncmp(ep, "tcp://", 6) != 0)
+	if (ep == NULL || strncmp(ep, "tcp://", 6) != 0)
 		return false;
+	n = strlen(ep);
 	return (n >= 2 && strcmp(ep + n - 2, ":*") == 0) ||
 	    (n >= 2 && strcmp(ep + n - 2, ":0") == 0);
 }
@@ -2024,6 +2025,11 @@ scan_integers(ctx_t *c, const char *file, const char *s)
 	}
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1 /* clang spells it this way */
+#endif
+#endif
 #if defined(__SANITIZE_ADDRESS__)
 /*
  * libconfig 1.5 leaks the string token at which a syntax error is found (its

@@ -75,6 +75,9 @@ log_under_systemd(void)
 	return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
+static void vlog(log_level_t l, int errnum, const char *source, const char *id,
+    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
 static void
 vlog(log_level_t l, int errnum, const char *source, const char *id,
     const char *fmt, va_list ap)

@@ -26,10 +26,12 @@
 #include "handoff/batch.h"
 #include "handoff/bus.h"
 #include "handoff/codec.h"
+#include "handoff/leadview.h"
 #include "handoff/log.h"
 #include "handoff/loop.h"
 #include "handoff/migrate.h"
 #include "handoff/outbox.h"
+#include "handoff/recstore.h"
 #include "handoff/store.h"
 
 #define LAT_RING 65536            /* receive-to-commit samples kept */
@@ -44,6 +46,7 @@ typedef struct {
 	void *zctx;
 	bus_t *bus;
 	store_t *store;
+	recstore_t *rec;
 	outbox_t *outbox;
 	batch_t *batch;
 	codec_t *codec;
@@ -237,6 +240,11 @@ ingest_one(loop_t *L, size_t i)
 		reject(L, &m, &ev, err);
 		return 1;
 	}
+	if (ev.type == EV_CLOCK_TICK && L->cfg->clock_mode != CLOCK_EVENT) {
+		reject(L, &m, &ev, "type: clock.tick is only accepted when "
+		    "clock.mode is \"event\"");
+		return 1;
+	}
 	it = batch_add(L->batch, &ev);
 	it->ingest = m.ingest;
 	it->env = m.env;
@@ -331,20 +339,27 @@ db_connect(loop_t *L)
 		db_lost(L, "migrate");
 		return -1;
 	}
+	if (store_prepare_session(L->store) == -1) {
+		db_lost(L, "session");
+		return -1;
+	}
+	recstore_reset_connection(L->rec);
 	/* Messages committed but not published (we died before) go first. */
 	outbox_clear_ready(L->outbox);
 	if (store_load_outbox(L->store, L->outbox) == -1) {
 		db_lost(L, "outbox");
 		return -1;
 	}
-	if (L->outage_logged)
-		log_info("database reachable again");
-	else
+	/*
+	 * The outage (and its back-off) ends with the first commit that
+	 * succeeds, not with the connection: a batch that keeps failing on a
+	 * good connection must not be retried in a tight loop, nor logged
+	 * once per try.
+	 */
+	if (!L->db_ever)
 		log_info("database connected");
 	if (L->db_ever)
 		L->n_reconnects++;
-	L->outage_logged = false;
-	L->backoff_ms = 0;
 	L->db_ever = true;
 	publish_ready(L);
 	return 0;
@@ -371,12 +386,17 @@ commit_batch(loop_t *L)
 	batch_t *b = L->batch;
 	int64_t now;
 
-	if (batch_size(b) == 0)
-		return;
 	if (store_commit(L->store, b, L->outbox, ts_now()) == -1) {
+		if (!L->outage_logged)
+			log_error("batch of %zu event(s) not committed: %s (%s)",
+			    b->n, store_error(L->store), recstore_error(L->rec));
 		db_lost(L, "commit");
 		return;
 	}
+	if (L->outage_logged)
+		log_info("database reachable again: batches commit again");
+	L->outage_logged = false;
+	L->backoff_ms = 0;
 	now = mono_us();
 	for (size_t i = 0; i < b->n; i++) {
 		const batch_item_t *it = &b->items[i];
@@ -425,7 +445,7 @@ latency_quantiles(loop_t *L, double *p50, double *p99)
 static ts_t
 daemon_clock(loop_t *L)
 {
-	return ts_now();
+	return recstore_now(L->rec);
 }
 
 /* ---- control ---- */
@@ -606,6 +626,56 @@ ctl_replay(loop_t *L, const bus_ctl_req_t *r, yajl_val args)
 	free(f.lens);
 }
 
+/* A string argument; NULL when absent; *bad when present but not one. */
+static const char *
+arg_str(yajl_val args, const char *key, bool *bad)
+{
+	const char *path[] = { key, NULL };
+	yajl_val x = args != NULL ? yajl_tree_get(args, path, yajl_t_any) : NULL;
+
+	if (x == NULL)
+		return NULL;
+	if (!YAJL_IS_STRING(x)) {
+		*bad = true;
+		return NULL;
+	}
+	return YAJL_GET_STRING(x);
+}
+
+static void
+ctl_lead(loop_t *L, const bus_ctl_req_t *r, yajl_val args)
+{
+	bool bad = false;
+	const char *key = arg_str(args, "lead_key", &bad);
+	const char *email = arg_str(args, "email", &bad);
+	const char *source = arg_str(args, "source", &bad);
+	const char *id = arg_str(args, "id", &bad);
+	int given = (key != NULL) + (email != NULL) + (source != NULL || id !=
+	    NULL);
+	char *json = NULL, *err = NULL;
+	int rc;
+
+	if (bad || given != 1 || (source != NULL) != (id != NULL)) {
+		ctl_error(L, r, "arguments: give one of {\"lead_key\"}, "
+		    "{\"email\"} or {\"source\", \"id\"} as strings");
+		return;
+	}
+	if (!store_connected(L->store)) {
+		ctl_error(L, r, "database disconnected");
+		return;
+	}
+	rc = leadview_json(store_conn(L->store), key, email, source, id,
+	    daemon_clock(L), &json, &err);
+	if (rc == 0)
+		ctl_reply1(L, r, json, strlen(json));
+	else if (rc == 1)
+		ctl_error(L, r, "not found");
+	else
+		ctl_error(L, r, err != NULL ? err : "database error");
+	free(json);
+	free(err);
+}
+
 static int reload(loop_t *L, char **why);
 
 static void
@@ -668,6 +738,8 @@ control(loop_t *L)
 			ctl_replay(L, &r, args);
 		} else if (strcmp(cmd, "reload") == 0) {
 			ctl_reload(L, &r);
+		} else if (strcmp(cmd, "lead") == 0) {
+			ctl_lead(L, &r, args);
 		} else {
 			char msg[80];
 
@@ -710,6 +782,7 @@ reload(loop_t *L, char **why)
 		    "running values stay in force until then", restart);
 		free(restart);
 	}
+	recstore_set_config(L->rec, n);
 	cfg_destroy(&L->cfg);
 	L->cfg = n;
 	log_set_level((log_level_t)n->log_level);
@@ -833,6 +906,13 @@ run(loop_t *L)
 		if (L->stopping && batch_size(L->batch) == 0)
 			break;
 		if (now >= L->next_heartbeat) {
+			/*
+			 * Due work that no event brings (reconcile.unmatched
+			 * in wall mode) runs in an empty batch once a second.
+			 */
+			if (connected && batch_size(L->batch) == 0 &&
+			    L->cfg->clock_mode == CLOCK_WALL)
+				commit_batch(L);
 			heartbeat(L);
 			status_tick(L, now);
 			if (connected && store_mark_published(L->store,
@@ -939,6 +1019,9 @@ loop_run(const char *config_path, cfg_t *cfg)
 		L.endpoints[i] = bus_ingest_endpoint(L.bus, i);
 	L.store = store_new(cfg->db_conninfo);
 	store_set_endpoints(L.store, L.endpoints);
+	L.rec = recstore_new(cfg);
+	store_set_hook(L.store, recstore_hook, L.rec);
+	store_set_session_sql(L.store, recstore_session_sql);
 	L.outbox = outbox_new();
 	L.batch = batch_new(L.batch_max);
 	L.codec = codec_new();
@@ -947,6 +1030,7 @@ loop_run(const char *config_path, cfg_t *cfg)
 	rc = run(&L);
 out:
 	store_destroy(&L.store);
+	recstore_destroy(&L.rec);
 	outbox_destroy(&L.outbox);
 	batch_destroy(&L.batch);
 	codec_destroy(&L.codec);

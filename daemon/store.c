@@ -24,6 +24,7 @@ struct store {
 	store_hook_t hook;
 	void *hook_arg;
 	const char *const *endpoints; /* by ingest index, for rejections */
+	const char *session_sql;      /* run on each new connection */
 	sbuf_t copybuf;
 	uint8_t *fresh; /* scratch: per item, inserted by this batch */
 	size_t freshcap;
@@ -167,6 +168,16 @@ store_connect(store_t *s)
 	    " ord integer, source text, event_id text, type text,"
 	    " occurred_at timestamptz, received_at timestamptz, body json)"
 	    " ON COMMIT DELETE ROWS") == -1) {
+		store_disconnect(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_prepare_session(store_t *s)
+{
+	if (s->session_sql != NULL && exec_ok(s, s->session_sql) == -1) {
 		store_disconnect(s);
 		return -1;
 	}
@@ -481,6 +492,12 @@ rollback(store_t *s)
 }
 
 void
+store_set_session_sql(store_t *s, const char *sql)
+{
+	s->session_sql = sql;
+}
+
+void
 store_set_endpoints(store_t *s, const char *const *endpoints)
 {
 	s->endpoints = endpoints;
@@ -515,8 +532,8 @@ store_commit(store_t *s, batch_t *b, outbox_t *o, ts_t now)
 			if (s->fresh[i])
 				acc[nacc++] = &b->items[i];
 		if (s->hook(s->hook_arg, s->conn, b, acc, nacc, o) == -1) {
-			if (s->error == NULL)
-				s->error = xstrdup("batch hook failed");
+			free(s->error);
+			s->error = xstrdup("applying the batch failed");
 			goto fail;
 		}
 	}

@@ -42,6 +42,12 @@ const char *store_error(const store_t *s);
 PGconn *store_conn(store_t *s);
 
 void store_set_hook(store_t *s, store_hook_t hook, void *arg);
+/*
+ * SQL to run once the schema is current on each new connection (temporary
+ * tables of the hook), and running it.
+ */
+void store_set_session_sql(store_t *s, const char *sql);
+int store_prepare_session(store_t *s) MUSTCHECK;
 /* The endpoint of each ingest index, named in rejected_messages rows. */
 void store_set_endpoints(store_t *s, const char *const *endpoints);
 

@@ -1,0 +1,1154 @@
+/*
+ * The database side of reconciliation: the batch hook that loads the state
+ * a batch needs with set-based queries (identities, deals, pending events
+ * that the batch's new identities unlock, lead rows and logs), runs the
+ * pure core (reconcile.c) and writes back what it decided with COPY and a
+ * few multi-row statements, all inside the batch's transaction. It also
+ * keeps the event clock and publishes reconcile.unmatched once per waiting
+ * event when its grace has passed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/codec.h"
+#include "handoff/jdoc.h"
+#include "handoff/log.h"
+#include "handoff/pgcopy.h"
+#include "handoff/recstore.h"
+#include "handoff/reconcile.h"
+
+#define PENDING_ROUNDS 8
+#define UNMATCHED_PER_TX 1000
+
+struct recstore {
+	const cfg_t *cfg;
+	codec_t *codec;
+	jdoc_t *jdoc;
+	ts_t event_now; /* event mode: the largest occurred_at seen */
+	bool clock_loaded;
+	char *err;
+	sbuf_t buf, arr[6];
+};
+
+recstore_t *
+recstore_new(const cfg_t *cfg)
+{
+	recstore_t *rs = xcalloc(1, sizeof(*rs));
+
+	rs->cfg = cfg;
+	rs->codec = codec_new();
+	rs->jdoc = jdoc_new();
+	sbuf_init(&rs->buf);
+	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
+		sbuf_init(&rs->arr[i]);
+	return rs;
+}
+
+void
+recstore_destroy(recstore_t **p)
+{
+	recstore_t *rs;
+
+	if (p == NULL || *p == NULL)
+		return;
+	rs = *p;
+	codec_destroy(&rs->codec);
+	jdoc_destroy(&rs->jdoc);
+	sbuf_free(&rs->buf);
+	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
+		sbuf_free(&rs->arr[i]);
+	free(rs->err);
+	free(rs);
+	*p = NULL;
+}
+
+void
+recstore_set_config(recstore_t *rs, const cfg_t *cfg)
+{
+	rs->cfg = cfg;
+}
+
+ts_t
+recstore_now(const recstore_t *rs)
+{
+	if (rs->cfg->clock_mode == CLOCK_EVENT)
+		return rs->event_now;
+	return ts_now();
+}
+
+const char *
+recstore_error(const recstore_t *rs)
+{
+	return rs->err != NULL ? rs->err : "no error";
+}
+
+static void
+seterr(recstore_t *rs, char *e)
+{
+	free(rs->err);
+	rs->err = e;
+}
+
+static PGresult *
+query(recstore_t *rs, PGconn *c, const char *sql, int n,
+    const char *const *params)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+	    PQresultStatus(r) != PGRES_COMMAND_OK) {
+		char *m = xasprintf("%s", PQresultErrorMessage(r));
+		size_t k = strlen(m);
+
+		while (k > 0 && (m[k - 1] == '\n' || m[k - 1] == ' '))
+			m[--k] = '\0';
+		seterr(rs, m);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int64_t
+getll(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 :
+	    strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static const char *
+getstr(arena_t *a, const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strndup(a, PQgetvalue(r, row, col),
+	    (size_t)PQgetlength(r, row, col));
+}
+
+/* The event clock, once per connection. */
+static int
+load_clock(recstore_t *rs, PGconn *c)
+{
+	PGresult *r;
+
+	if (rs->clock_loaded)
+		return 0;
+	r = query(rs, c, "SELECT (extract(epoch FROM event_now) * 1000000)"
+	    "::bigint FROM clock_state", 0, NULL);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1) {
+		ts_t t = getll(r, 0, 0);
+
+		if (t > rs->event_now)
+			rs->event_now = t;
+	}
+	PQclear(r);
+	rs->clock_loaded = true;
+	return 0;
+}
+
+void
+recstore_reset_connection(recstore_t *rs)
+{
+	rs->clock_loaded = false;
+}
+
+/* Splits "source deal_id" keys into two arrays. */
+static void
+split_keys(arena_t *a, const char *const *keys, size_t n, const char ***src,
+    const char ***ids)
+{
+	*src = arena_alloc(a, (n + 1) * sizeof(char *));
+	*ids = arena_alloc(a, (n + 1) * sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		const char *sp = strchr(keys[i], ' ');
+
+		(*src)[i] = arena_strndup(a, keys[i], (size_t)(sp - keys[i]));
+		(*ids)[i] = sp + 1;
+	}
+}
+
+static int
+load_identities(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a,
+    const recon_keys_t *k)
+{
+	const char *p[6];
+	const char **dsrc, **did;
+	PGresult *res;
+	size_t total = k->ndeals;
+
+	for (int i = 0; i < ID__COUNT; i++)
+		total += k->n[i];
+	if (total == 0)
+		return 0;
+	for (int i = 0; i < ID__COUNT; i++) {
+		sbuf_reset(&rs->arr[i]);
+		pgcopy_array(&rs->arr[i], k->v[i], k->n[i]);
+		p[i] = rs->arr[i].s;
+	}
+	split_keys(a, k->deals, k->ndeals, &dsrc, &did);
+	sbuf_reset(&rs->arr[4]);
+	pgcopy_array(&rs->arr[4], dsrc, k->ndeals);
+	sbuf_reset(&rs->arr[5]);
+	pgcopy_array(&rs->arr[5], did, k->ndeals);
+	p[4] = rs->arr[4].s;
+	p[5] = rs->arr[5].s;
+	res = query(rs, c,
+	    "SELECT kind, value, lead_id FROM lead_identities WHERE "
+	    "(kind = 'mkt' AND value = ANY($1::text[])) OR "
+	    "(kind = 'crm' AND value = ANY($2::text[])) OR "
+	    "(kind = 'email' AND value = ANY($3::text[])) "
+	    "UNION ALL SELECT 'key', lead_key, id FROM leads "
+	    "WHERE lead_key = ANY($4::text[])", 4, p);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *kind = PQgetvalue(res, i, 0);
+		recon_idkind_t kk = strcmp(kind, "mkt") == 0 ? ID_MKT :
+		    strcmp(kind, "crm") == 0 ? ID_CRM :
+		    strcmp(kind, "email") == 0 ? ID_EMAIL : ID_KEY;
+
+		recon_add_identity(r, kk, getstr(a, res, i, 1),
+		    getll(res, i, 2));
+	}
+	PQclear(res);
+	if (k->ndeals == 0)
+		return 0;
+	res = query(rs, c,
+	    "SELECT d.source, d.deal_id, d.lead_id, d.name, d.amount::text, "
+	    "d.currency, d.stage, (extract(epoch FROM d.stage_at) * 1000000)"
+	    "::bigint, d.outcome, (extract(epoch FROM d.closed_at) * 1000000)"
+	    "::bigint, d.close_reason, (extract(epoch FROM d.opened_at) * "
+	    "1000000)::bigint FROM deals d JOIN unnest($1::text[], "
+	    "$2::text[]) AS k(s, i) ON d.source = k.s AND d.deal_id = k.i",
+	    2, p + 4);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		recon_deal_t d;
+
+		memset(&d, 0, sizeof(d));
+		d.source = getstr(a, res, i, 0);
+		d.deal_id = getstr(a, res, i, 1);
+		d.lead_id = getll(res, i, 2);
+		d.name = getstr(a, res, i, 3);
+		d.amount = getstr(a, res, i, 4);
+		d.currency = getstr(a, res, i, 5);
+		d.stage = getstr(a, res, i, 6);
+		d.stage_at = getll(res, i, 7);
+		d.outcome = getstr(a, res, i, 8);
+		d.closed_at = getll(res, i, 9);
+		d.close_reason = getstr(a, res, i, 10);
+		d.opened_at = getll(res, i, 11);
+		recon_add_deal(r, &d);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+alloc_ids(recstore_t *rs, PGconn *c, recon_t *r, size_t n)
+{
+	char num[24];
+	const char *p[1] = { num };
+	PGresult *res;
+	int64_t *ids;
+
+	if (n == 0)
+		return 0;
+	snprintf(num, sizeof(num), "%zu", n);
+	res = query(rs, c, "SELECT nextval('lead_id_seq') FROM "
+	    "generate_series(1, $1::integer)", 1, p);
+	if (res == NULL)
+		return -1;
+	ids = xcalloc(n, sizeof(int64_t));
+	for (int i = 0; i < PQntuples(res) && (size_t)i < n; i++)
+		ids[i] = getll(res, i, 0);
+	recon_add_ids(r, ids, (size_t)PQntuples(res));
+	free(ids);
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Pending events that the identities linked so far unlock: loads their
+ * bodies from events, decodes them into the batch arena, and resolves
+ * them, until no new identity unlocks more.
+ */
+static int
+unlock_pending(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a, ts_t now,
+    outbox_t *o)
+{
+	for (int round = 0; round < PENDING_ROUNDS; round++) {
+		recon_keys_t nk, k2;
+		const char *p[4];
+		const char **dsrc, **did, **dk;
+		PGresult *res;
+		size_t total = 0, n = 0;
+		const event_t **evs;
+		recon_result_t *rr;
+
+		recon_new_keys(r, &nk);
+		for (int i = 0; i < ID_KEY; i++)
+			total += nk.n[i];
+		total += nk.ndeals;
+		if (total == 0)
+			return 0;
+		for (int i = 0; i < 3; i++) {
+			sbuf_reset(&rs->arr[i]);
+			pgcopy_array(&rs->arr[i], nk.v[i], nk.n[i]);
+		}
+		/* Deal keys are stored as "source deal_id" too. */
+		split_keys(a, nk.deals, nk.ndeals, &dsrc, &did);
+		dk = nk.deals;
+		sbuf_reset(&rs->arr[3]);
+		pgcopy_array(&rs->arr[3], dk, nk.ndeals);
+		p[0] = rs->arr[ID_MKT].s;
+		p[1] = rs->arr[ID_CRM].s;
+		p[2] = rs->arr[ID_EMAIL].s;
+		p[3] = rs->arr[3].s;
+		res = query(rs, c,
+		    "SELECT p.source, p.event_id, p.type, e.body "
+		    "FROM pending_events p JOIN events e "
+		    "ON e.source = p.source AND e.event_id = p.event_id "
+		    "WHERE p.mkt = ANY($1::text[]) OR p.crm_id = ANY($2::text[]) "
+		    "OR p.email_norm = ANY($3::text[]) "
+		    "OR p.deal = ANY($4::text[]) "
+		    "ORDER BY p.occurred_at, p.source, p.event_id", 4, p);
+		if (res == NULL)
+			return -1;
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			continue;
+		}
+		evs = arena_alloc(a, (size_t)PQntuples(res) * sizeof(*evs));
+		for (int i = 0; i < PQntuples(res); i++) {
+			event_t *ev = arena_alloc(a, sizeof(*ev));
+			const char *type = getstr(a, res, i, 2);
+			const char *body = getstr(a, res, i, 3);
+			char err[CODEC_ERRLEN];
+
+			if (codec_decode(rs->codec, a, type, strlen(type), body,
+			    strlen(body), 0, ev, err, sizeof(err)) == -1) {
+				/* It was accepted once; the codec changed? */
+				log_event(LOG_LVL_ERROR, PQgetvalue(res, i, 0),
+				    PQgetvalue(res, i, 1), "pending event no "
+				    "longer decodes: %s", err);
+				continue;
+			}
+			evs[n++] = ev;
+		}
+		PQclear(res);
+		recon_keys(r, evs, n, &k2);
+		if (load_identities(rs, c, r, a, &k2) == -1)
+			return -1;
+		rr = arena_alloc(a, (n + 1) * sizeof(*rr));
+		if (recon_resolve(r, evs, n, rr, true, now, o) == -1) {
+			seterr(rs, xstrdup("lead id pool exhausted"));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads a lead's stored profile back into fields. */
+static void
+load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
+    const char *profile, const char *profile_at)
+{
+	const jdoc_node_t *p, *at;
+	char err[128];
+
+	if (jdoc_parse(rs->jdoc, a, profile, strlen(profile), &p, err,
+	    sizeof(err)) == -1)
+		return;
+	{
+		/* jdoc reuses its scratch per parse: keep p's strings first. */
+		const jdoc_node_t *attrs = JDOC_GET(p, "attributes");
+		size_t cap = p->len + (attrs != NULL ? attrs->len : 0) + 1;
+		const char **names = arena_alloc(a, cap * sizeof(char *));
+		const char **vals = arena_alloc(a, cap * sizeof(char *));
+		size_t n = 0;
+
+		for (const jdoc_node_t *f = p->first; f != NULL; f = f->next) {
+			if (f->key_len == 10 && memcmp(f->key, "attributes",
+			    10) == 0) {
+				for (const jdoc_node_t *x = attrs->first;
+				    x != NULL; x = x->next) {
+					char *nm = arena_alloc(a, x->key_len + 12);
+
+					memcpy(nm, "attributes.", 11);
+					memcpy(nm + 11, x->key, x->key_len);
+					nm[11 + x->key_len] = '\0';
+					names[n] = nm;
+					vals[n++] = x->kind == JDOC_STRING ?
+					    arena_strndup(a, x->s, x->len) : NULL;
+				}
+				continue;
+			}
+			names[n] = arena_strndup(a, f->key, f->key_len);
+			vals[n++] = f->kind == JDOC_STRING ?
+			    arena_strndup(a, f->s, f->len) :
+			    f->kind == JDOC_NUMBER ?
+			    arena_strndup(a, f->s, f->len) : NULL;
+		}
+		if (jdoc_parse(rs->jdoc, a, profile_at, strlen(profile_at), &at,
+		    err, sizeof(err)) == -1)
+			return;
+		row->fields = xcalloc(n + 1, sizeof(recon_field_t));
+		row->nfields = 0;
+		for (size_t i = 0; i < n; i++) {
+			const jdoc_node_t *t = jdoc_get(at, names[i],
+			    strlen(names[i])), *x;
+			recon_field_t *f = &row->fields[row->nfields];
+			bool num = strcmp(names[i], "score") == 0;
+			sbuf_t js;
+
+			if (vals[i] == NULL || t == NULL || t->kind != JDOC_ARRAY)
+				continue;
+			f->name = names[i];
+			if (num) {
+				f->value = vals[i];
+			} else {
+				/* Back to a JSON string literal. */
+				sbuf_init(&js);
+				sbuf_addc(&js, '"');
+				for (const char *c = vals[i]; *c; c++) {
+					if (*c == '"' || *c == '\\')
+						sbuf_addc(&js, '\\');
+					if ((unsigned char)*c < 0x20)
+						sbuf_printf(&js, "\\u%04x",
+						    (unsigned char)*c);
+					else
+						sbuf_addc(&js, *c);
+				}
+				sbuf_addc(&js, '"');
+				f->value = arena_strndup(a, js.s, js.len);
+				sbuf_free(&js);
+			}
+			x = t->first;
+			f->at = x != NULL && x->is_int ? x->i : 0;
+			x = x != NULL ? x->next : NULL;
+			f->src = x != NULL ? arena_strndup(a, x->s, x->len) : NULL;
+			x = x != NULL ? x->next : NULL;
+			f->id = x != NULL ? arena_strndup(a, x->s, x->len) : NULL;
+			row->nfields++;
+		}
+	}
+}
+
+static int
+load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
+{
+	int64_t *ids;
+	size_t n = recon_leads_to_load(r, &ids);
+	const char *p[1];
+	PGresult *res;
+
+	if (n == 0)
+		return 0;
+	sbuf_reset(&rs->buf);
+	sbuf_addc(&rs->buf, '{');
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(&rs->buf, "%s%lld", i ? "," : "",
+		    (long long)ids[i]);
+	sbuf_addc(&rs->buf, '}');
+	p[0] = rs->buf.s;
+	res = query(rs, c,
+	    "SELECT id, lead_key, source, mkt_id, email, email_norm, stage, "
+	    "(extract(epoch FROM stage_at) * 1000000)::bigint, pass, owner, "
+	    "team, profile::text, profile_at::text, touches, "
+	    "(extract(epoch FROM first_seen) * 1000000)::bigint "
+	    "FROM leads WHERE id = ANY($1::bigint[])", 1, p);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		recon_lead_t row;
+		int st;
+
+		memset(&row, 0, sizeof(row));
+		row.id = getll(res, i, 0);
+		row.lead_key = (char *)getstr(a, res, i, 1);
+		row.source = getstr(a, res, i, 2);
+		row.mkt_id = getstr(a, res, i, 3);
+		row.email = getstr(a, res, i, 4);
+		row.email_norm = getstr(a, res, i, 5);
+		st = recon_stage_from_name(PQgetvalue(res, i, 6));
+		row.stage = st < 0 ? STAGE_LEAD : (recon_stage_t)st;
+		row.stage_at = getll(res, i, 7);
+		row.pass = (int)getll(res, i, 8);
+		row.owner = getstr(a, res, i, 9);
+		row.team = getstr(a, res, i, 10);
+		row.touches = (int)getll(res, i, 13);
+		row.first_seen = getll(res, i, 14);
+		load_profile(rs, a, &row, PQgetvalue(res, i, 11),
+		    PQgetvalue(res, i, 12));
+		recon_add_lead(r, &row);
+		free(row.fields);
+	}
+	PQclear(res);
+	res = query(rs, c,
+	    "SELECT lead_id, (extract(epoch FROM occurred_at) * 1000000)"
+	    "::bigint, source, event_id, type, owner, team, reason, deal_id, "
+	    "outcome FROM lead_log WHERE lead_id = ANY($1::bigint[])", 1, p);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		recon_log_t e;
+		int t = ev_type_from_name(PQgetvalue(res, i, 4),
+		    (size_t)PQgetlength(res, i, 4));
+
+		if (t < 0)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.occurred_at = getll(res, i, 1);
+		e.source = getstr(a, res, i, 2);
+		e.event_id = getstr(a, res, i, 3);
+		e.type = (ev_type_t)t;
+		e.owner = getstr(a, res, i, 5);
+		e.team = getstr(a, res, i, 6);
+		e.reason = getstr(a, res, i, 7);
+		e.deal_id = getstr(a, res, i, 8);
+		e.outcome = getstr(a, res, i, 9);
+		recon_add_log(r, getll(res, i, 0), &e);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static void
+json_key(sbuf_t *b, const char *k, size_t n)
+{
+	sbuf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (k[i] == '"' || k[i] == '\\')
+			sbuf_addc(b, '\\');
+		if ((unsigned char)k[i] < 0x20)
+			sbuf_printf(b, "\\u%04x", (unsigned char)k[i]);
+		else
+			sbuf_addc(b, k[i]);
+	}
+	sbuf_addc(b, '"');
+}
+
+/* profile and profile_at as JSON text. */
+static void
+profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
+{
+	bool first = true, anyattr = false;
+
+	sbuf_addc(p, '{');
+	sbuf_addc(at, '{');
+	for (size_t i = 0; i < l->nfields; i++) {
+		const recon_field_t *f = &l->fields[i];
+
+		sbuf_adds(at, i ? "," : "");
+		json_key(at, f->name, strlen(f->name));
+		sbuf_printf(at, ":[%lld,", (long long)f->at);
+		json_key(at, f->src != NULL ? f->src : "", f->src != NULL ?
+		    strlen(f->src) : 0);
+		sbuf_addc(at, ',');
+		json_key(at, f->id != NULL ? f->id : "", f->id != NULL ?
+		    strlen(f->id) : 0);
+		sbuf_addc(at, ']');
+		if (strncmp(f->name, "attributes.", 11) == 0) {
+			anyattr = true;
+			continue;
+		}
+		sbuf_adds(p, first ? "" : ",");
+		first = false;
+		json_key(p, f->name, strlen(f->name));
+		sbuf_addc(p, ':');
+		sbuf_adds(p, f->value);
+	}
+	if (anyattr) {
+		bool af = true;
+
+		sbuf_adds(p, first ? "" : ",");
+		sbuf_adds(p, "\"attributes\":{");
+		for (size_t i = 0; i < l->nfields; i++) {
+			const recon_field_t *f = &l->fields[i];
+
+			if (strncmp(f->name, "attributes.", 11) != 0)
+				continue;
+			sbuf_adds(p, af ? "" : ",");
+			af = false;
+			json_key(p, f->name + 11, strlen(f->name + 11));
+			sbuf_addc(p, ':');
+			sbuf_adds(p, f->value);
+		}
+		sbuf_addc(p, '}');
+	}
+	sbuf_addc(p, '}');
+	sbuf_addc(at, '}');
+}
+
+/* A profile field's value without JSON quotes (NULL when absent). */
+static const char *
+field_plain(arena_t *a, const recon_lead_t *l, const char *name)
+{
+	for (size_t i = 0; i < l->nfields; i++)
+		if (strcmp(l->fields[i].name, name) == 0) {
+			const char *v = l->fields[i].value;
+			size_t n = strlen(v);
+
+			if (n >= 2 && v[0] == '"')
+				return arena_strndup(a, v + 1, n - 2);
+			return v;
+		}
+	return NULL;
+}
+
+static int
+write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
+{
+	size_t n, nhist = 0;
+	recon_lead_t **ls = recon_leads(r, &n);
+	sbuf_t p, at;
+	char *err = NULL;
+	bool any = false;
+
+	sbuf_reset(&rs->buf);
+	sbuf_init(&p);
+	sbuf_init(&at);
+	for (size_t i = 0; i < n; i++) {
+		const recon_lead_t *l = ls[i];
+		const char *score;
+
+		if (!l->dirty)
+			continue;
+		any = true;
+		sbuf_reset(&p);
+		sbuf_reset(&at);
+		profile_json(l, &p, &at);
+		pgcopy_int(&rs->buf, l->id);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, l->lead_key);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, l->source);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, l->mkt_id);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, l->email);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, l->email_norm);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, recon_stage_name(l->stage));
+		pgcopy_sep(&rs->buf);
+		pgcopy_ts(&rs->buf, l->stage_at);
+		pgcopy_sep(&rs->buf);
+		pgcopy_int(&rs->buf, l->pass);
+		pgcopy_sep(&rs->buf);
+		sbuf_addc(&rs->buf, '{');
+		{
+			bool f = true;
+
+			for (int s = 0; s < STAGE__COUNT; s++) {
+				char tb[TS_BUFLEN];
+
+				if (l->stages[s] == 0)
+					continue;
+				ts_format(l->stages[s], tb);
+				sbuf_printf(&rs->buf, "%s\"%s\":\"%s\"",
+				    f ? "" : ",", recon_stage_name(
+				    (recon_stage_t)s), tb);
+				f = false;
+			}
+		}
+		sbuf_addc(&rs->buf, '}');
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, l->owner);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, l->team);
+		pgcopy_sep(&rs->buf);
+		pgcopy_text(&rs->buf, p.s, p.len);
+		pgcopy_sep(&rs->buf);
+		pgcopy_text(&rs->buf, at.s, at.len);
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, field_plain(a, l, "segment"));
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, field_plain(a, l, "country"));
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, field_plain(a, l, "campaign"));
+		pgcopy_sep(&rs->buf);
+		score = field_plain(a, l, "score");
+		pgcopy_str(&rs->buf, score);
+		pgcopy_sep(&rs->buf);
+		pgcopy_int(&rs->buf, l->touches);
+		pgcopy_sep(&rs->buf);
+		pgcopy_ts(&rs->buf, l->first_touch_at);
+		pgcopy_sep(&rs->buf);
+		pgcopy_ts(&rs->buf, l->connected_at);
+		pgcopy_sep(&rs->buf);
+		pgcopy_ts(&rs->buf, l->first_seen);
+		pgcopy_end(&rs->buf);
+		nhist += l->nhist;
+	}
+	sbuf_free(&p);
+	sbuf_free(&at);
+	if (!any)
+		return 0;
+	if (pgcopy_run(c, "COPY handoff_leads (id, lead_key, source, mkt_id, "
+	    "email, email_norm, stage, stage_at, pass, stages, owner, team, "
+	    "profile, profile_at, segment, country, campaign, score, touches, "
+	    "first_touch_at, connected_at, first_seen) FROM STDIN", &rs->buf,
+	    &err) == -1 ||
+	    pgcopy_exec(c, "INSERT INTO leads (id, lead_key, source, mkt_id, "
+	    "email, email_norm, stage, stage_at, pass, stages, owner, team, "
+	    "profile, profile_at, segment, country, campaign, score, touches, "
+	    "first_touch_at, connected_at, first_seen) SELECT id, lead_key, "
+	    "source, mkt_id, email, email_norm, stage, stage_at, pass, stages, "
+	    "owner, team, profile, profile_at, segment, country, campaign, "
+	    "score, touches, first_touch_at, connected_at, first_seen FROM "
+	    "handoff_leads ON CONFLICT (id) DO UPDATE SET email = "
+	    "EXCLUDED.email, email_norm = EXCLUDED.email_norm, stage = "
+	    "EXCLUDED.stage, stage_at = EXCLUDED.stage_at, pass = "
+	    "EXCLUDED.pass, stages = EXCLUDED.stages, owner = EXCLUDED.owner, "
+	    "team = EXCLUDED.team, profile = EXCLUDED.profile, profile_at = "
+	    "EXCLUDED.profile_at, segment = EXCLUDED.segment, country = "
+	    "EXCLUDED.country, campaign = EXCLUDED.campaign, score = "
+	    "EXCLUDED.score, touches = EXCLUDED.touches, first_touch_at = "
+	    "EXCLUDED.first_touch_at, connected_at = EXCLUDED.connected_at, "
+	    "first_seen = EXCLUDED.first_seen, updated_at = now()", &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+
+	/* The fold rewrote each touched lead's history. */
+	sbuf_reset(&rs->buf);
+	sbuf_reset(&rs->arr[0]);
+	sbuf_addc(&rs->arr[0], '{');
+	{
+		bool f = true;
+
+		for (size_t i = 0; i < n; i++) {
+			const recon_lead_t *l = ls[i];
+
+			if (!l->dirty)
+				continue;
+			sbuf_printf(&rs->arr[0], "%s%lld", f ? "" : ",",
+			    (long long)l->id);
+			f = false;
+			for (size_t h = 0; h < l->nhist; h++) {
+				const recon_hist_t *x = &l->hist[h];
+
+				pgcopy_int(&rs->buf, l->id);
+				pgcopy_sep(&rs->buf);
+				pgcopy_int(&rs->buf, x->pass);
+				pgcopy_sep(&rs->buf);
+				pgcopy_str(&rs->buf, recon_stage_name(x->stage));
+				pgcopy_sep(&rs->buf);
+				pgcopy_ts(&rs->buf, x->entered_at);
+				pgcopy_sep(&rs->buf);
+				pgcopy_str(&rs->buf, x->source);
+				pgcopy_sep(&rs->buf);
+				pgcopy_str(&rs->buf, x->event_id);
+				pgcopy_end(&rs->buf);
+			}
+		}
+	}
+	sbuf_addc(&rs->arr[0], '}');
+	{
+		const char *p1[1] = { rs->arr[0].s };
+		PGresult *res = query(rs, c, "DELETE FROM stage_history WHERE "
+		    "lead_id = ANY($1::bigint[])", 1, p1);
+
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
+	if (nhist > 0 && pgcopy_run(c, "COPY stage_history (lead_id, pass, "
+	    "stage, entered_at, source, event_id) FROM STDIN", &rs->buf,
+	    &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+
+	return 0;
+}
+
+/*
+ * The log entries this batch added: the fold sorts each lead's log, so
+ * they are told apart by the stored mark of the entries that were loaded.
+ */
+static int
+write_log(recstore_t *rs, PGconn *c, recon_t *r)
+{
+	char *err = NULL;
+	size_t nl;
+	recon_lead_t **ls = recon_leads(r, &nl);
+	size_t rows = 0;
+
+	sbuf_reset(&rs->buf);
+	for (size_t i = 0; i < nl; i++) {
+		const recon_lead_t *l = ls[i];
+
+		for (size_t k = 0; k < l->nlog; k++) {
+			const recon_log_t *e = &l->log[k];
+
+			if (e->stored)
+				continue;
+			pgcopy_int(&rs->buf, l->id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, e->occurred_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->source);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->event_id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, ev_type_name(e->type));
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->owner);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->team);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->reason);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->deal_id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->outcome);
+			pgcopy_end(&rs->buf);
+			rows++;
+		}
+	}
+	if (rows > 0 && pgcopy_run(c, "COPY lead_log (lead_id, occurred_at, "
+	    "source, event_id, type, owner, team, reason, deal_id, outcome) "
+	    "FROM STDIN", &rs->buf, &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_identities(recstore_t *rs, PGconn *c, recon_t *r)
+{
+	size_t n;
+	const recon_ident_t *ids = recon_idents(r, &n);
+	char *err = NULL;
+	size_t rows = 0;
+
+	sbuf_reset(&rs->buf);
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i].kind == ID_KEY)
+			continue; /* the lead_key is a column of leads */
+		pgcopy_str(&rs->buf, recon_idkind_name(ids[i].kind));
+		pgcopy_sep(&rs->buf);
+		pgcopy_str(&rs->buf, ids[i].value);
+		pgcopy_sep(&rs->buf);
+		pgcopy_int(&rs->buf, ids[i].lead_id);
+		pgcopy_end(&rs->buf);
+		rows++;
+	}
+	if (rows > 0 && pgcopy_run(c, "COPY lead_identities (kind, value, "
+	    "lead_id) FROM STDIN", &rs->buf, &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_deals(recstore_t *rs, PGconn *c, recon_t *r)
+{
+	size_t n, nh;
+	recon_deal_t **ds = recon_deals(r, &n);
+	const recon_dealhist_t *h = recon_dealhist(r, &nh);
+	char *err = NULL;
+
+	if (n > 0) {
+		sbuf_reset(&rs->buf);
+		for (size_t i = 0; i < n; i++) {
+			const recon_deal_t *d = ds[i];
+
+			pgcopy_str(&rs->buf, d->source);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, d->deal_id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_int(&rs->buf, d->lead_id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, d->name);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, d->amount);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, d->currency);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, d->stage);
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, d->stage_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, d->outcome);
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, d->closed_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, d->close_reason);
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, d->opened_at);
+			pgcopy_end(&rs->buf);
+		}
+		if (pgcopy_run(c, "COPY handoff_deals (source, deal_id, lead_id, "
+		    "name, amount, currency, stage, stage_at, outcome, "
+		    "closed_at, close_reason, opened_at) FROM STDIN", &rs->buf,
+		    &err) == -1 ||
+		    pgcopy_exec(c, "INSERT INTO deals SELECT * FROM handoff_deals "
+		    "ON CONFLICT (source, deal_id) DO UPDATE SET name = "
+		    "EXCLUDED.name, amount = EXCLUDED.amount, currency = "
+		    "EXCLUDED.currency, stage = EXCLUDED.stage, stage_at = "
+		    "EXCLUDED.stage_at, outcome = EXCLUDED.outcome, closed_at = "
+		    "EXCLUDED.closed_at, close_reason = EXCLUDED.close_reason, "
+		    "opened_at = EXCLUDED.opened_at", &err) == -1) {
+			seterr(rs, err);
+			return -1;
+		}
+	}
+	if (nh > 0) {
+		sbuf_reset(&rs->buf);
+		for (size_t i = 0; i < nh; i++) {
+			const event_t *e = h[i].ev;
+
+			pgcopy_str(&rs->buf, h[i].source);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, h[i].deal_id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, e->occurred_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, ev_type_name(e->type));
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->deal.stage);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->deal.amount);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, e->type == EV_DEAL_CLOSED ?
+			    (e->deal.outcome == DEAL_WON ? "won" : "lost") : NULL);
+			pgcopy_end(&rs->buf);
+		}
+		if (pgcopy_run(c, "COPY deal_history (source, deal_id, "
+		    "occurred_at, event_id, type, stage, amount, outcome) FROM "
+		    "STDIN", &rs->buf, &err) == -1) {
+			seterr(rs, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+write_pending(recstore_t *rs, PGconn *c, recon_t *r)
+{
+	size_t n, nu;
+	const recon_pending_t *p = recon_pendings(r, &n);
+	const event_t *const *u = recon_unpended(r, &nu);
+	char *err = NULL;
+
+	if (n > 0) {
+		sbuf_reset(&rs->buf);
+		for (size_t i = 0; i < n; i++) {
+			pgcopy_str(&rs->buf, p[i].ev->source);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, p[i].ev->id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, ev_type_name(p[i].ev->type));
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, p[i].ev->occurred_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, p[i].arrived);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, p[i].crm_id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, p[i].email_norm);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, p[i].mkt);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, p[i].deal);
+			pgcopy_end(&rs->buf);
+		}
+		if (pgcopy_run(c, "COPY pending_events (source, event_id, type, "
+		    "occurred_at, arrived, crm_id, email_norm, mkt, deal) FROM "
+		    "STDIN", &rs->buf, &err) == -1) {
+			seterr(rs, err);
+			return -1;
+		}
+	}
+	if (nu > 0) {
+		const char **src = xcalloc(nu, sizeof(char *));
+		const char **ids = xcalloc(nu, sizeof(char *));
+		const char *pp[2];
+		PGresult *res;
+
+		for (size_t i = 0; i < nu; i++) {
+			src[i] = u[i]->source;
+			ids[i] = u[i]->id;
+		}
+		sbuf_reset(&rs->arr[0]);
+		pgcopy_array(&rs->arr[0], src, nu);
+		sbuf_reset(&rs->arr[1]);
+		pgcopy_array(&rs->arr[1], ids, nu);
+		free(src);
+		free(ids);
+		pp[0] = rs->arr[0].s;
+		pp[1] = rs->arr[1].s;
+		res = query(rs, c, "DELETE FROM pending_events p USING "
+		    "unnest($1::text[], $2::text[]) AS k(s, i) "
+		    "WHERE p.source = k.s AND p.event_id = k.i", 2, pp);
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
+	return 0;
+}
+
+typedef struct {
+	const char *source, *id, *type, *crm, *email;
+	ts_t arrived;
+} due_t;
+
+static int
+cmp_due(const void *a, const void *b)
+{
+	const due_t *x = a, *y = b;
+	int c;
+
+	if (x->arrived != y->arrived)
+		return x->arrived < y->arrived ? -1 : 1;
+	if ((c = strcmp(x->source, y->source)) != 0)
+		return c;
+	return strcmp(x->id, y->id);
+}
+
+/* reconcile.unmatched for the waiting events whose grace has passed. */
+static int
+unmatched_due(recstore_t *rs, PGconn *c, arena_t *a, ts_t now, outbox_t *o)
+{
+	char limit[TS_BUFLEN];
+	const char *p[1] = { limit };
+	PGresult *res;
+	due_t *d;
+	int n;
+
+	ts_format(now - rs->cfg->unmatched_grace_s * TS_USEC, limit);
+	res = query(rs, c,
+	    "UPDATE pending_events SET notified = true WHERE (source, event_id) "
+	    "IN (SELECT source, event_id FROM pending_events WHERE NOT notified "
+	    "AND arrived <= $1::timestamptz ORDER BY arrived LIMIT 1000 "
+	    "FOR UPDATE SKIP LOCKED) RETURNING source, event_id, type, crm_id, "
+	    "email_norm, (extract(epoch FROM arrived) * 1000000)::bigint",
+	    1, p);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	d = arena_alloc(a, ((size_t)n + 1) * sizeof(*d));
+	for (int i = 0; i < n; i++) {
+		d[i].source = getstr(a, res, i, 0);
+		d[i].id = getstr(a, res, i, 1);
+		d[i].type = getstr(a, res, i, 2);
+		d[i].crm = getstr(a, res, i, 3);
+		d[i].email = getstr(a, res, i, 4);
+		d[i].arrived = getll(res, i, 5);
+	}
+	PQclear(res);
+	qsort(d, (size_t)n, sizeof(*d), cmp_due);
+	for (int i = 0; i < n; i++) {
+		out_msg_t *m = arena_alloc(a, sizeof(*m));
+		int t = ev_type_from_name(d[i].type, strlen(d[i].type));
+
+		memset(m, 0, sizeof(*m));
+		m->type = OUT_RECONCILE_UNMATCHED;
+		m->u.unmatched.source = d[i].source;
+		m->u.unmatched.id = d[i].id;
+		m->u.unmatched.type = t < 0 ? EV_CLOCK_TICK : (ev_type_t)t;
+		m->u.unmatched.ref.crm_id = d[i].crm;
+		m->u.unmatched.ref.email = d[i].email;
+		m->u.unmatched.ref.email_norm = d[i].email;
+		m->u.unmatched.waited_s = (now - d[i].arrived) / TS_USEC;
+		outbox_add(o, m);
+	}
+	return 0;
+}
+
+static int
+advance_clock(recstore_t *rs, PGconn *c, const batch_item_t *const *acc,
+    size_t n)
+{
+	ts_t max = rs->event_now;
+	char tb[TS_BUFLEN];
+	const char *p[1] = { tb };
+	PGresult *res;
+
+	for (size_t i = 0; i < n; i++)
+		if (acc[i]->ev.occurred_at > max)
+			max = acc[i]->ev.occurred_at;
+	if (max == rs->event_now)
+		return 0;
+	ts_format(max, tb);
+	res = query(rs, c, "UPDATE clock_state SET event_now = "
+	    "GREATEST(coalesce(event_now, $1::timestamptz), $1::timestamptz)",
+	    1, p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	rs->event_now = max;
+	return 0;
+}
+
+int
+recstore_hook(void *arg, PGconn *c, batch_t *b,
+    const batch_item_t *const *acc, size_t n, outbox_t *o)
+{
+	recstore_t *rs = arg;
+	arena_t *a = b->arena;
+	const event_t **ev;
+	recon_result_t *res;
+	recon_keys_t keys;
+	recon_t *r;
+	ts_t now;
+	int rc = -1;
+
+	if (load_clock(rs, c) == -1)
+		return -1;
+	if (rs->cfg->clock_mode == CLOCK_EVENT &&
+	    advance_clock(rs, c, acc, n) == -1)
+		return -1;
+	now = recstore_now(rs);
+	ev = arena_alloc(a, (n + 1) * sizeof(*ev));
+	for (size_t i = 0; i < n; i++)
+		ev[i] = &acc[i]->ev;
+	res = arena_alloc(a, (n + 1) * sizeof(*res));
+	r = recon_new(a, rs->cfg->unmatched_grace_s);
+	recon_keys(r, ev, n, &keys);
+	if (load_identities(rs, c, r, a, &keys) == -1)
+		goto out;
+	if (alloc_ids(rs, c, r, recon_ids_needed(r, ev, n)) == -1)
+		goto out;
+	if (recon_resolve(r, ev, n, res, false, now, o) == -1) {
+		seterr(rs, xstrdup("lead id pool exhausted"));
+		goto out;
+	}
+	if (unlock_pending(rs, c, r, a, now, o) == -1)
+		goto out;
+	if (load_leads(rs, c, r, a) == -1)
+		goto out;
+	if (recon_apply(r, o) == -1)
+		goto out;
+	if (write_leads(rs, c, r, a) == -1 ||
+	    write_log(rs, c, r) == -1 ||
+	    write_identities(rs, c, r) == -1 ||
+	    write_deals(rs, c, r) == -1 ||
+	    write_pending(rs, c, r) == -1)
+		goto out;
+	if (unmatched_due(rs, c, a, now, o) == -1)
+		goto out;
+	rc = 0;
+out:
+	recon_destroy(&r);
+	return rc;
+}
+
+const char *const recstore_session_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS handoff_leads (LIKE leads INCLUDING DEFAULTS) "
+    "ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS handoff_deals (LIKE deals INCLUDING DEFAULTS) "
+    "ON COMMIT DELETE ROWS";
