@@ -17,6 +17,9 @@
 #include "handoff/log.h"
 #include "handoff/store.h"
 
+/* Rejected messages kept (the oldest beyond this are deleted). */
+#define STORE_REJECTED_KEEP_STR "100000"
+
 struct store {
 	char *conninfo;
 	PGconn *conn;
@@ -225,6 +228,20 @@ copy_str(sbuf_t *b, const char *s)
 		copy_text(b, s, strlen(s));
 }
 
+/* At most max bytes of s, cut on a UTF-8 character boundary. */
+static void
+copy_bounded(sbuf_t *b, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	copy_text(b, s, n);
+}
+
 static void
 copy_ts(sbuf_t *b, ts_t t)
 {
@@ -393,7 +410,7 @@ store_rejected(store_t *s, batch_t *b, const char *const *endpoints)
 
 		copy_ts(&s->copybuf, j->received_at);
 		sbuf_addc(&s->copybuf, '\t');
-		copy_str(&s->copybuf, endpoints[j->ingest]);
+		copy_bounded(&s->copybuf, endpoints[j->ingest], 1024);
 		sbuf_addc(&s->copybuf, '\t');
 		copy_str(&s->copybuf, j->topic);
 		sbuf_addc(&s->copybuf, '\t');
@@ -410,7 +427,15 @@ store_rejected(store_t *s, batch_t *b, const char *const *endpoints)
 	    "reason, source, event_id, raw, raw_len) FROM STDIN");
 	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
 	PQclear(r);
-	return rc;
+	if (rc == -1)
+		return -1;
+	/*
+	 * The table is bounded: the newest STORE_REJECTED_KEEP rows stay. The
+	 * primary key grows with time, so this is one index range delete.
+	 */
+	return exec_ok(s, "DELETE FROM rejected_messages WHERE id <= "
+	    "(SELECT max(id) FROM rejected_messages) - "
+	    STORE_REJECTED_KEEP_STR);
 }
 
 /*

@@ -64,8 +64,25 @@ for _ in $(seq 1 100); do
 done
 "$handoffctl" -c "$conf" ping
 
-echo "==> sending the protocol's example messages (proto/examples)"
-events="$run/events.jsonl"
+echo "==> a subscriber prints what handoffd publishes (handoffctl tail)"
+"$handoffctl" -c "$conf" tail >"$run/published.jsonl" 2>"$run/tail.log" &
+tail_pid=$!
+sleep 0.5
+
+echo "==> sending a few days of marketing and sales events (deploy/demo-events.jsonl)"
+echo "    some arrive out of order, one names a person nobody knows"
+"$handoffctl" -c "$conf" send --window 1 deploy/demo-events.jsonl || true
+sleep 1.5
+kill "$tail_pid" 2>/dev/null || true
+wait "$tail_pid" 2>/dev/null || true
+echo "==> published:"
+cat "$run/published.jsonl"
+
+echo "==> the reconciled lead of ana.lopez@northwind.example (two marketing tools, one lead)"
+"$handoffctl" -c "$conf" lead ana.lopez@northwind.example
+
+echo "==> sending the protocol's example messages (proto/examples), valid and invalid"
+events="$run/examples.jsonl"
 : >"$events"
 for f in proto/examples/valid/*.msg proto/examples/invalid/*.msg; do
 	# A .msg file is the topic line, then the body; JSON lines need the
@@ -73,9 +90,8 @@ for f in proto/examples/valid/*.msg proto/examples/invalid/*.msg; do
 	tail -n +2 "$f" | tr '\n' ' ' >>"$events"
 	echo >>"$events"
 done
-"$handoffctl" -c "$conf" send "$events" || true
-echo "==> sending them again: every one is a duplicate now"
-"$handoffctl" -c "$conf" send "$events" || true
+"$handoffctl" -c "$conf" send "$events" | head -n 12 || true
+echo "    (the full list of rejections, with their reasons, is in the database: rejected_messages)"
 
 echo "==> status"
 "$handoffctl" -c "$conf" status
