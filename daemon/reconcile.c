@@ -141,6 +141,7 @@ struct recon {
 	vec_t idents;           /* recon_ident_t* */
 	vec_t pendings;         /* recon_pending_t* */
 	vec_t unpended;         /* const event_t* */
+	map_t resolved;         /* "source id" of unpended -> result + 1 */
 	vec_t dealhist;         /* recon_dealhist_t* */
 	vec_t newkeys[ID__COUNT];
 	vec_t newdeals;
@@ -258,6 +259,7 @@ recon_destroy(recon_t **rp)
 	}
 	map_free(&r->leads);
 	map_free(&r->deals);
+	map_free(&r->resolved);
 	vec_free(&r->applied);
 	vec_free(&r->idents);
 	vec_free(&r->pendings);
@@ -865,6 +867,55 @@ resolve_one(recon_t *r, const event_t *e, bool from_pending, ts_t now,
 	return res;
 }
 
+static int
+cmp_pending_time(const void *a, const void *b)
+{
+	const recon_pending_t *x = *(const recon_pending_t *const *)a;
+	const recon_pending_t *y = *(const recon_pending_t *const *)b;
+
+	return cmp_event_time(&x->ev, &y->ev);
+}
+
+/*
+ * The batch's own events that went pending may be unlocked by identities
+ * linked after them (an event older than its lead in the same batch, or
+ * unlocked by a stored pending event the batch resolved): they are not in
+ * pending_events yet, so the shell cannot find them. Retry them, in event
+ * time, until none resolves; those that do are no longer pending. The
+ * results of this call's events (ev[0..n)) are updated.
+ */
+static void
+retry_pendings(recon_t *r, const event_t *const *ev, size_t n,
+    recon_result_t *res, ts_t now, outbox_t *o, int *err)
+{
+	bool progress = true;
+
+	while (progress && !*err && r->pendings.n > 0) {
+		progress = false;
+		qsort(r->pendings.v, r->pendings.n, sizeof(void *),
+		    cmp_pending_time);
+		for (size_t i = 0; i < r->pendings.n && !*err;) {
+			recon_pending_t *p = r->pendings.v[i];
+			/* from_pending: a still waiting event is not listed
+			 * twice. */
+			recon_result_t x = resolve_one(r, p->ev, true, now, o,
+			    err);
+
+			if (x == RES_PENDING) {
+				i++;
+				continue;
+			}
+			for (size_t k = 0; k < n; k++)
+				if (ev[k] == p->ev)
+					res[k] = x;
+			memmove(&r->pendings.v[i], &r->pendings.v[i + 1],
+			    (r->pendings.n - i - 1) * sizeof(void *));
+			r->pendings.n--;
+			progress = true;
+		}
+	}
+}
+
 int
 recon_resolve(recon_t *r, const event_t *const *ev, size_t n,
     recon_result_t *res, bool from_pending, ts_t now, outbox_t *o)
@@ -876,17 +927,32 @@ recon_resolve(recon_t *r, const event_t *const *ev, size_t n,
 	memcpy(sorted, ev, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_event_time);
 	for (size_t i = 0; i < n && !err; i++) {
-		recon_result_t x = resolve_one(r, sorted[i], from_pending, now,
-		    o, &err);
+		const char *key = from_pending ? acat(r->a, sorted[i]->source,
+		    sorted[i]->id) : NULL;
+		void *done = key != NULL ? map_get(&r->resolved, key) : NULL;
+		recon_result_t x;
 
+		/*
+		 * A stored pending event that a later round finds again (by
+		 * another of its keys) was resolved already: once only.
+		 */
+		if (done != NULL)
+			x = (recon_result_t)((uintptr_t)done - 1);
+		else
+			x = resolve_one(r, sorted[i], from_pending, now, o,
+			    &err);
 		for (size_t k = 0; k < n; k++)
 			if (ev[k] == sorted[i]) {
 				res[k] = x;
 				break;
 			}
-		if (from_pending && x != RES_PENDING)
+		if (from_pending && x != RES_PENDING && done == NULL) {
 			vec_push(&r->unpended, (void *)sorted[i]);
+			map_put(&r->resolved, key, (void *)((uintptr_t)x + 1));
+		}
 	}
+	if (!err)
+		retry_pendings(r, ev, n, res, now, o, &err);
 	free(sorted);
 	return err ? -1 : 0;
 }
@@ -899,15 +965,18 @@ recon_new_keys(recon_t *r, recon_keys_t *out)
 	for (int k = 0; k < ID__COUNT; k++) {
 		free(keep[k]);
 		keep[k] = xcalloc(r->newkeys[k].n + 1, sizeof(char *));
-		memcpy(keep[k], r->newkeys[k].v, r->newkeys[k].n *
-		    sizeof(char *));
+		if (r->newkeys[k].n > 0) /* v is NULL until a push */
+			memcpy(keep[k], r->newkeys[k].v, r->newkeys[k].n *
+			    sizeof(char *));
 		out->v[k] = keep[k];
 		out->n[k] = r->newkeys[k].n;
 		r->newkeys[k].n = 0;
 	}
 	free(keep[ID__COUNT]);
 	keep[ID__COUNT] = xcalloc(r->newdeals.n + 1, sizeof(char *));
-	memcpy(keep[ID__COUNT], r->newdeals.v, r->newdeals.n * sizeof(char *));
+	if (r->newdeals.n > 0)
+		memcpy(keep[ID__COUNT], r->newdeals.v, r->newdeals.n *
+		    sizeof(char *));
 	out->deals = keep[ID__COUNT];
 	out->ndeals = r->newdeals.n;
 	r->newdeals.n = 0;
@@ -1123,7 +1192,8 @@ fold(recon_lead_t *l)
 	ts_t mql_at = 0;
 	recon_log_t start;
 
-	qsort(l->log, l->nlog, sizeof(*l->log), cmp_log);
+	if (l->nlog > 0) /* log is NULL until a push */
+		qsort(l->log, l->nlog, sizeof(*l->log), cmp_log);
 	free(l->hist);
 	l->hist = NULL;
 	l->nhist = 0;

@@ -224,7 +224,11 @@ size_t recon_ids_needed(recon_t *r, const event_t *const *ev, size_t n);
 /*
  * Resolves events to leads: creates leads, links identities, marks what
  * waits and what conflicts. from_pending: these events were waiting
- * (their arrival is not now). Returns 0, or -1 when the id pool ran out.
+ * (their arrival is not now); one already resolved by an earlier call is
+ * not resolved again. Each call also retries the batch's own events that
+ * wait (they are not in pending_events yet), so an event older than its
+ * lead in the same batch does not stay pending. Returns 0, or -1 when the
+ * id pool ran out.
  */
 int recon_resolve(recon_t *r, const event_t *const *ev, size_t n,
     recon_result_t *res, bool from_pending, ts_t now, outbox_t *o) MUSTCHECK;
