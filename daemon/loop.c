@@ -70,6 +70,7 @@ typedef struct {
 	int64_t start_mono;
 	int64_t next_heartbeat;
 	int64_t next_watchdog;
+	ts_t due_tried;       /* the SLA due instant last committed for */
 	uint64_t watchdog_us;
 
 	/* Figures for status, STATUS= and the benchmarks. */
@@ -782,7 +783,19 @@ reload(loop_t *L, char **why)
 		    "running values stay in force until then", restart);
 		free(restart);
 	}
-	recstore_set_config(L->rec, n);
+	{
+		char *err = NULL;
+
+		if (recstore_set_config(L->rec, n, &err) == -1) {
+			log_error("reload refused, keeping the running "
+			    "configuration: %s", err);
+			*why = xasprintf("configuration refused: %s", err);
+			free(err);
+			cfg_destroy(&n);
+			notify_ready(L);
+			return -1;
+		}
+	}
 	cfg_destroy(&L->cfg);
 	L->cfg = n;
 	log_set_level((log_level_t)n->log_level);
@@ -905,6 +918,21 @@ run(loop_t *L)
 		}
 		if (L->stopping && batch_size(L->batch) == 0)
 			break;
+		/*
+		 * The next SLA alert's time drives a wake-up of its own (wall
+		 * mode; in event mode time moves only with events).
+		 */
+		if (connected && batch_size(L->batch) == 0 &&
+		    L->cfg->clock_mode == CLOCK_WALL &&
+		    recstore_next_due(L->rec) != 0 &&
+		    recstore_next_due(L->rec) != L->due_tried &&
+		    ts_now() >= recstore_next_due(L->rec)) {
+			/* Once per due instant: no spin if it cannot move. */
+			L->due_tried = recstore_next_due(L->rec);
+			commit_batch(L);
+			now = mono_us();
+			connected = store_connected(L->store);
+		}
 		if (now >= L->next_heartbeat) {
 			/*
 			 * Due work that no event brings (reconcile.unmatched
@@ -936,6 +964,10 @@ run(loop_t *L)
 		else if (batch_size(L->batch) > 0)
 			deadline = min64(deadline,
 			    L->batch->first_mono + L->batch_wait_us);
+		else if (L->cfg->clock_mode == CLOCK_WALL &&
+		    recstore_next_due(L->rec) != 0)
+			deadline = min64(deadline, now + (recstore_next_due(
+			    L->rec) - ts_now()));
 		timeout = (long)((deadline - now + 999) / 1000);
 		if (timeout < 0)
 			timeout = 0;
@@ -1019,7 +1051,17 @@ loop_run(const char *config_path, cfg_t *cfg)
 		L.endpoints[i] = bus_ingest_endpoint(L.bus, i);
 	L.store = store_new(cfg->db_conninfo);
 	store_set_endpoints(L.store, L.endpoints);
-	L.rec = recstore_new(cfg);
+	{
+		char *err = NULL;
+
+		L.rec = recstore_new(cfg, &err);
+		if (L.rec == NULL) {
+			log_error("calendars: %s", err);
+			free(err);
+			rc = 1;
+			goto out;
+		}
+	}
 	store_set_hook(L.store, recstore_hook, L.rec);
 	store_set_session_sql(L.store, recstore_session_sql);
 	L.outbox = outbox_new();

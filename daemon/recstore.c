@@ -17,12 +17,14 @@
 #include "handoff/pgcopy.h"
 #include "handoff/recstore.h"
 #include "handoff/reconcile.h"
+#include "handoff/slastore.h"
 
 #define PENDING_ROUNDS 8
 #define UNMATCHED_PER_TX 1000
 
 struct recstore {
 	const cfg_t *cfg;
+	slastore_t *sla;
 	codec_t *codec;
 	jdoc_t *jdoc;
 	ts_t event_now; /* event mode: the largest occurred_at seen */
@@ -32,11 +34,16 @@ struct recstore {
 };
 
 recstore_t *
-recstore_new(const cfg_t *cfg)
+recstore_new(const cfg_t *cfg, char **err)
 {
 	recstore_t *rs = xcalloc(1, sizeof(*rs));
 
 	rs->cfg = cfg;
+	rs->sla = slastore_new(cfg, err);
+	if (rs->sla == NULL) {
+		free(rs);
+		return NULL;
+	}
 	rs->codec = codec_new();
 	rs->jdoc = jdoc_new();
 	sbuf_init(&rs->buf);
@@ -53,6 +60,7 @@ recstore_destroy(recstore_t **p)
 	if (p == NULL || *p == NULL)
 		return;
 	rs = *p;
+	slastore_destroy(&rs->sla);
 	codec_destroy(&rs->codec);
 	jdoc_destroy(&rs->jdoc);
 	sbuf_free(&rs->buf);
@@ -63,10 +71,19 @@ recstore_destroy(recstore_t **p)
 	*p = NULL;
 }
 
-void
-recstore_set_config(recstore_t *rs, const cfg_t *cfg)
+int
+recstore_set_config(recstore_t *rs, const cfg_t *cfg, char **err)
 {
+	if (slastore_set_config(rs->sla, cfg, err) == -1)
+		return -1;
 	rs->cfg = cfg;
+	return 0;
+}
+
+ts_t
+recstore_next_due(const recstore_t *rs)
+{
+	return slastore_next_due(rs->sla);
 }
 
 ts_t
@@ -1139,6 +1156,17 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	    write_deals(rs, c, r) == -1 ||
 	    write_pending(rs, c, r) == -1)
 		goto out;
+	{
+		size_t nl;
+		recon_lead_t **ls = recon_leads(r, &nl);
+		char *err = NULL;
+
+		if (slastore_apply(rs->sla, c, a, ls, nl, now, o, &err) == -1 ||
+		    slastore_due(rs->sla, c, a, now, o, &err) == -1) {
+			seterr(rs, err);
+			goto out;
+		}
+	}
 	if (unmatched_due(rs, c, a, now, o) == -1)
 		goto out;
 	rc = 0;

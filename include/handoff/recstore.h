@@ -15,10 +15,14 @@
 
 typedef struct recstore recstore_t;
 
-recstore_t *recstore_new(const cfg_t *cfg);
+/* NULL with *err when a calendar's time zone cannot be loaded. */
+recstore_t *recstore_new(const cfg_t *cfg, char **err);
 void recstore_destroy(recstore_t **rs);
-/* After a reload: the new configuration (grace, clock mode stay valid). */
-void recstore_set_config(recstore_t *rs, const cfg_t *cfg);
+/* After a reload: the new configuration; -1 (old kept) on failure. */
+int recstore_set_config(recstore_t *rs, const cfg_t *cfg, char **err)
+    MUSTCHECK;
+/* When the next SLA alert falls due (lateness included), 0 when none. */
+ts_t recstore_next_due(const recstore_t *rs);
 /* A new database connection: reload the event clock at the next batch. */
 void recstore_reset_connection(recstore_t *rs);
 /* The daemon's clock: wall time, or the event clock in event mode. */

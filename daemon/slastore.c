@@ -1,0 +1,561 @@
+/*
+ * The database side of the SLA clocks: inside a batch's transaction it
+ * refolds the cycles of the leads the batch touched (sla.c), publishes the
+ * alerts that are owed, and writes the cycles back with their next alert
+ * instant; and it finds the cycles whose next alert has come (an index
+ * scan of the due ones, FOR UPDATE SKIP LOCKED so that several daemons
+ * never publish one alert twice) and publishes theirs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/codec.h"
+#include "handoff/log.h"
+#include "handoff/pgcopy.h"
+#include "handoff/sla.h"
+#include "handoff/slastore.h"
+
+#define MAX_CYCLES 64      /* per lead and clock, per fold */
+#define DUE_PER_TX 10000
+
+struct slastore {
+	const cfg_t *cfg;
+	cal_t **cals;
+	size_t ncals;
+	ts_t next_due;     /* earliest next_alert_at, 0 when none */
+	sbuf_t buf, a1;
+};
+
+static void
+cals_free(slastore_t *ss)
+{
+	for (size_t i = 0; i < ss->ncals; i++)
+		cal_destroy(&ss->cals[i]);
+	free(ss->cals);
+	ss->cals = NULL;
+	ss->ncals = 0;
+}
+
+int
+slastore_set_config(slastore_t *ss, const cfg_t *cfg, char **err)
+{
+	cal_t **cals = xcalloc(cfg->ncalendars + 1, sizeof(cal_t *));
+
+	for (size_t i = 0; i < cfg->ncalendars; i++) {
+		cals[i] = cal_new(&cfg->calendars[i], err);
+		if (cals[i] == NULL) {
+			for (size_t k = 0; k < i; k++)
+				cal_destroy(&cals[k]);
+			free(cals);
+			return -1;
+		}
+	}
+	cals_free(ss);
+	ss->cals = cals;
+	ss->ncals = cfg->ncalendars;
+	ss->cfg = cfg;
+	return 0;
+}
+
+slastore_t *
+slastore_new(const cfg_t *cfg, char **err)
+{
+	slastore_t *ss = xcalloc(1, sizeof(*ss));
+
+	sbuf_init(&ss->buf);
+	sbuf_init(&ss->a1);
+	if (slastore_set_config(ss, cfg, err) == -1) {
+		slastore_destroy(&ss);
+		return NULL;
+	}
+	return ss;
+}
+
+void
+slastore_destroy(slastore_t **p)
+{
+	slastore_t *ss;
+
+	if (p == NULL || *p == NULL)
+		return;
+	ss = *p;
+	cals_free(ss);
+	sbuf_free(&ss->buf);
+	sbuf_free(&ss->a1);
+	free(ss);
+	*p = NULL;
+}
+
+ts_t
+slastore_next_due(const slastore_t *ss)
+{
+	return ss->next_due;
+}
+
+static const char *
+pq_err(PGconn *c, PGresult *r)
+{
+	const char *m = r != NULL ? PQresultErrorMessage(r) : "";
+
+	return m != NULL && *m != '\0' ? m : PQerrorMessage(c);
+}
+
+static int
+clock_index(const cfg_t *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nclocks; i++)
+		if (strcmp(cfg->clocks[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static size_t
+team_calendar(const cfg_t *cfg, const char *team)
+{
+	int t = team != NULL ? cfg_team_index(cfg, team) : -1;
+
+	return t >= 0 ? cfg->teams[t].calendar : 0;
+}
+
+static const char *
+manager_of(const cfg_t *cfg, const char *team)
+{
+	int t = team != NULL ? cfg_team_index(cfg, team) : -1;
+
+	return t >= 0 ? cfg->teams[t].manager : NULL;
+}
+
+/* Queues the messages of the owed alerts of c; returns the new done. */
+static uint32_t
+publish(slastore_t *ss, arena_t *a, const cfg_clock_t *clock,
+    const sla_cycle_t *c, const char *lead_key, const char *owner,
+    const char *team, ts_t now, outbox_t *o)
+{
+	sla_alert_t al[SLA_MAX_WARN + SLA_MAX_ESC + 4];
+	size_t n = sla_due_alerts(c, now, ss->cfg->lateness_s * TS_USEC, al,
+	    ARRAY_LEN(al));
+	uint32_t done = c->done;
+
+	for (size_t i = 0; i < n; i++) {
+		out_msg_t *m = arena_alloc(a, sizeof(*m));
+
+		memset(m, 0, sizeof(*m));
+		switch (al[i].kind) {
+		case SLA_ALERT_WARNING:
+		case SLA_ALERT_BREACHED:
+			m->type = al[i].kind == SLA_ALERT_WARNING ?
+			    OUT_SLA_WARNING : OUT_SLA_BREACHED;
+			m->u.alert.lead_key = lead_key;
+			m->u.alert.clock = clock->name;
+			m->u.alert.cycle = c->cycle;
+			m->u.alert.owner = owner;
+			m->u.alert.team = team;
+			m->u.alert.started_at = c->started_at;
+			m->u.alert.due_at = c->due_at;
+			m->u.alert.fraction = al[i].kind == SLA_ALERT_WARNING ?
+			    c->warn_frac[al[i].index] : 0;
+			m->u.alert.goal_s = c->goal_us / TS_USEC;
+			break;
+		case SLA_ALERT_ESCALATED: {
+			const cfg_escalation_t *e = &clock->escalate[al[i].index];
+			const char *to = e->to;
+
+			if (e->kind == ESC_MANAGER) {
+				to = manager_of(ss->cfg, team);
+				if (to == NULL)
+					to = "manager";
+			}
+			m->type = OUT_SLA_ESCALATED;
+			m->u.escalated.lead_key = lead_key;
+			m->u.escalated.clock = clock->name;
+			m->u.escalated.cycle = c->cycle;
+			m->u.escalated.level = al[i].index + 1;
+			m->u.escalated.to = to;
+			m->u.escalated.overdue_s = e->after_s;
+			break;
+		}
+		case SLA_ALERT_RESOLVED:
+		case SLA_ALERT_RETRACTED:
+			m->type = al[i].kind == SLA_ALERT_RESOLVED ?
+			    OUT_SLA_RESOLVED : OUT_SLA_RETRACTED;
+			m->u.stop.lead_key = lead_key;
+			m->u.stop.clock = clock->name;
+			m->u.stop.cycle = c->cycle;
+			m->u.stop.stopped_at = c->stopped_at;
+			m->u.stop.overdue_s = al[i].kind == SLA_ALERT_RESOLVED &&
+			    c->due_at != 0 ? cal_business_us(ss->cals[c->calendar <
+			    ss->ncals ? c->calendar : 0], c->due_at,
+			    c->stopped_at) / TS_USEC : 0;
+			break;
+		}
+		outbox_add(o, m);
+		done |= al[i].bit;
+	}
+	return done;
+}
+
+static void
+copy_us_array(sbuf_t *b, const ts_t *v, size_t n)
+{
+	sbuf_addc(b, '{');
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(b, "%s%lld", i ? "," : "", (long long)v[i]);
+	sbuf_addc(b, '}');
+}
+
+static void
+copy_cycle(slastore_t *ss, sbuf_t *b, int64_t lead_id, const char *clock,
+    const sla_cycle_t *c, ts_t next)
+{
+	const cfg_calendar_t *cal = &ss->cfg->calendars[c->calendar <
+	    ss->cfg->ncalendars ? c->calendar : 0];
+
+	pgcopy_int(b, lead_id);
+	pgcopy_sep(b);
+	pgcopy_str(b, clock);
+	pgcopy_sep(b);
+	pgcopy_int(b, c->cycle);
+	pgcopy_sep(b);
+	pgcopy_str(b, sla_state_name(c->state));
+	pgcopy_sep(b);
+	pgcopy_ts(b, c->started_at);
+	pgcopy_sep(b);
+	pgcopy_ts(b, c->stopped_at);
+	pgcopy_sep(b);
+	pgcopy_ts(b, c->due_at);
+	pgcopy_sep(b);
+	pgcopy_int(b, c->goal_us / TS_USEC);
+	pgcopy_sep(b);
+	pgcopy_str(b, cal->name);
+	pgcopy_sep(b);
+	pgcopy_int(b, c->elapsed_us / TS_USEC);
+	pgcopy_sep(b);
+	pgcopy_int(b, c->due_at);
+	pgcopy_sep(b);
+	copy_us_array(b, c->warn_at, c->nwarn);
+	pgcopy_sep(b);
+	sbuf_addc(b, '{');
+	for (size_t i = 0; i < c->nwarn; i++)
+		sbuf_printf(b, "%s%.17g", i ? "," : "", c->warn_frac[i]);
+	sbuf_addc(b, '}');
+	pgcopy_sep(b);
+	copy_us_array(b, c->esc_at, c->nesc);
+	pgcopy_sep(b);
+	pgcopy_int(b, (long long)c->done);
+	pgcopy_sep(b);
+	pgcopy_ts(b, next);
+	pgcopy_end(b);
+}
+
+/* A column's text in the arena, or NULL. */
+static const char *
+col(arena_t *a, const PGresult *r, int row, int c)
+{
+	if (PQgetisnull(r, row, c))
+		return NULL;
+	return arena_strndup(a, PQgetvalue(r, row, c),
+	    (size_t)PQgetlength(r, row, c));
+}
+
+static const char *
+field_plain(arena_t *a, const recon_lead_t *l, const char *name)
+{
+	for (size_t i = 0; i < l->nfields; i++)
+		if (strcmp(l->fields[i].name, name) == 0) {
+			const char *v = l->fields[i].value;
+			size_t n = strlen(v);
+
+			if (n >= 2 && v[0] == '"')
+				return arena_strndup(a, v + 1, n - 2);
+			return v;
+		}
+	return NULL;
+}
+
+int
+slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
+    recon_lead_t *const *leads, size_t n, ts_t now, outbox_t *o, char **err)
+{
+	const cfg_t *cfg = ss->cfg;
+	sla_stored_t *stored = NULL;
+	int64_t *st_lead = NULL;
+	int *st_clock = NULL;
+	size_t nst = 0, nd = 0;
+	sla_cycle_t *cyc = xcalloc(MAX_CYCLES, sizeof(*cyc));
+	PGresult *r;
+	const char *p[1];
+	int rc = -1;
+
+	if (cfg->nclocks == 0 || n == 0) {
+		free(cyc);
+		return 0;
+	}
+	sbuf_reset(&ss->a1);
+	sbuf_addc(&ss->a1, '{');
+	for (size_t i = 0; i < n; i++)
+		if (leads[i]->dirty) {
+			sbuf_printf(&ss->a1, "%s%lld", nd ? "," : "",
+			    (long long)leads[i]->id);
+			nd++;
+		}
+	sbuf_addc(&ss->a1, '}');
+	if (nd == 0) {
+		free(cyc);
+		return 0;
+	}
+	p[0] = ss->a1.s;
+	r = PQexecParams(c, "SELECT lead_id, clock, cycle, goal_s, calendar, "
+	    "done FROM sla_cycles WHERE lead_id = ANY($1::bigint[])", 1, NULL,
+	    p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("load cycles: %s", pq_err(c, r));
+		PQclear(r);
+		goto out;
+	}
+	nst = (size_t)PQntuples(r);
+	stored = xcalloc(nst + 1, sizeof(*stored));
+	st_lead = xcalloc(nst + 1, sizeof(*st_lead));
+	st_clock = xcalloc(nst + 1, sizeof(*st_clock));
+	for (size_t i = 0; i < nst; i++) {
+		int ci = cfg_calendar_index(cfg, PQgetvalue(r, (int)i, 4));
+
+		st_lead[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+		st_clock[i] = clock_index(cfg, PQgetvalue(r, (int)i, 1));
+		stored[i].cycle = atoi(PQgetvalue(r, (int)i, 2));
+		stored[i].goal_us = strtoll(PQgetvalue(r, (int)i, 3), NULL, 10) *
+		    TS_USEC;
+		stored[i].calendar = ci >= 0 ? (size_t)ci : 0;
+		stored[i].done = (uint32_t)strtoul(PQgetvalue(r, (int)i, 5),
+		    NULL, 10);
+	}
+	PQclear(r);
+
+	sbuf_reset(&ss->buf);
+	for (size_t i = 0; i < n; i++) {
+		const recon_lead_t *l = leads[i];
+		const char *segment;
+		size_t tc;
+
+		if (!l->dirty)
+			continue;
+		segment = field_plain(a, l, "segment");
+		tc = team_calendar(cfg, l->team);
+		for (size_t k = 0; k < cfg->nclocks; k++) {
+			const cfg_clock_t *clk = &cfg->clocks[k];
+			sla_stored_t mine[MAX_CYCLES];
+			size_t nmine = 0, nc;
+
+			for (size_t s = 0; s < nst && nmine < MAX_CYCLES; s++)
+				if (st_lead[s] == l->id && st_clock[s] == (int)k)
+					mine[nmine++] = stored[s];
+			nc = sla_fold(cfg, clk, ss->cals, tc, segment, l->log,
+			    l->nlog, mine, nmine, now, cyc, MAX_CYCLES);
+			for (size_t y = 0; y < nc; y++) {
+				cyc[y].done = publish(ss, a, clk, &cyc[y],
+				    l->lead_key, l->owner, l->team, now, o);
+				copy_cycle(ss, &ss->buf, l->id, clk->name, &cyc[y],
+				    sla_next_alert(&cyc[y],
+				    cfg->lateness_s * TS_USEC));
+			}
+		}
+	}
+	r = PQexecParams(c, "DELETE FROM sla_cycles WHERE lead_id = "
+	    "ANY($1::bigint[])", 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = xasprintf("delete cycles: %s", pq_err(c, r));
+		PQclear(r);
+		goto out;
+	}
+	PQclear(r);
+	if (ss->buf.len > 0 && pgcopy_run(c, "COPY sla_cycles (lead_id, clock, "
+	    "cycle, state, started_at, stopped_at, due_at, goal_s, calendar, "
+	    "elapsed_s, due_us, warn_us, warn_frac, esc_us, done, "
+	    "next_alert_at) FROM STDIN", &ss->buf, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(stored);
+	free(st_lead);
+	free(st_clock);
+	free(cyc);
+	return rc;
+}
+
+/* Parses "{1,2,3}" into at most max values. */
+static size_t
+parse_array(const char *s, ts_t *v, double *d, size_t max)
+{
+	size_t n = 0;
+
+	if (*s == '{')
+		s++;
+	while (*s != '\0' && *s != '}' && n < max) {
+		char *end;
+
+		if (d != NULL)
+			d[n] = strtod(s, &end);
+		else
+			v[n] = strtoll(s, &end, 10);
+		n++;
+		s = end;
+		if (*s == ',')
+			s++;
+		else
+			break;
+	}
+	return n;
+}
+
+int
+slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
+    char **err)
+{
+	const cfg_t *cfg = ss->cfg;
+	char tb[TS_BUFLEN], lim[16];
+	const char *p[2] = { tb, lim };
+	PGresult *r;
+	int nrows;
+	sbuf_t ids, clocks, cycles, dones, nexts, states;
+
+	if (cfg->nclocks == 0)
+		return 0;
+	ts_format(now, tb);
+	snprintf(lim, sizeof(lim), "%d", DUE_PER_TX);
+	r = PQexecParams(c,
+	    "SELECT s.lead_id, s.clock, s.cycle, s.state, "
+	    "(extract(epoch FROM s.started_at) * 1000000)::bigint, "
+	    "coalesce((extract(epoch FROM s.stopped_at) * 1000000)::bigint, 0), "
+	    "s.goal_s, s.calendar, s.due_us, s.warn_us, s.warn_frac, s.esc_us, "
+	    "s.done, l.lead_key, l.owner, l.team FROM sla_cycles s "
+	    "JOIN leads l ON l.id = s.lead_id "
+	    "WHERE s.next_alert_at <= $1::timestamptz "
+	    "ORDER BY s.next_alert_at, s.lead_id, s.clock, s.cycle "
+	    "LIMIT $2::integer FOR UPDATE OF s SKIP LOCKED", 2, NULL, p, NULL,
+	    NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("due cycles: %s", pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	nrows = PQntuples(r);
+	if (nrows == 0) {
+		PQclear(r);
+		goto next;
+	}
+	sbuf_init(&ids);
+	sbuf_init(&clocks);
+	sbuf_init(&cycles);
+	sbuf_init(&dones);
+	sbuf_init(&nexts);
+	sbuf_init(&states);
+	for (int i = 0; i < nrows; i++) {
+		sla_cycle_t cy;
+		const char *cname = PQgetvalue(r, i, 1);
+		int k = clock_index(cfg, cname), ci;
+		const char *st = PQgetvalue(r, i, 3);
+		ts_t next;
+		char nb[TS_BUFLEN];
+
+		memset(&cy, 0, sizeof(cy));
+		cy.cycle = atoi(PQgetvalue(r, i, 2));
+		cy.started_at = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+		cy.stopped_at = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+		cy.goal_us = strtoll(PQgetvalue(r, i, 6), NULL, 10) * TS_USEC;
+		ci = cfg_calendar_index(cfg, PQgetvalue(r, i, 7));
+		cy.calendar = ci >= 0 ? (size_t)ci : 0;
+		cy.due_at = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+		cy.nwarn = parse_array(PQgetvalue(r, i, 9), cy.warn_at, NULL,
+		    SLA_MAX_WARN);
+		parse_array(PQgetvalue(r, i, 10), NULL, cy.warn_frac,
+		    SLA_MAX_WARN);
+		cy.nesc = parse_array(PQgetvalue(r, i, 11), cy.esc_at, NULL,
+		    SLA_MAX_ESC);
+		cy.done = (uint32_t)strtoul(PQgetvalue(r, i, 12), NULL, 10);
+		if (strcmp(st, "met") == 0)
+			cy.state = CYC_MET;
+		else if (strcmp(st, "cancelled") == 0)
+			cy.state = CYC_CANCELLED;
+		else if (strcmp(st, "breached") == 0 && cy.stopped_at != 0)
+			cy.state = CYC_RESOLVED;
+		else if (strcmp(st, "paused") == 0)
+			cy.state = CYC_PAUSED;
+		else
+			cy.state = cy.due_at != 0 && now >= cy.due_at ?
+			    CYC_BREACHED : CYC_RUNNING;
+		if (k >= 0) {
+			cy.done = publish(ss, a, &cfg->clocks[k], &cy,
+			    col(a, r, i, 13), col(a, r, i, 14),
+			    col(a, r, i, 15), now, o);
+			next = sla_next_alert(&cy, cfg->lateness_s * TS_USEC);
+		} else {
+			/* The clock left the configuration: nothing more. */
+			next = 0;
+		}
+		sbuf_printf(&ids, "%s%s", i ? "," : "{", PQgetvalue(r, i, 0));
+		sbuf_printf(&clocks, "%s", i ? "," : "{");
+		{
+			const char *one[1] = { cname };
+			sbuf_t t;
+
+			sbuf_init(&t);
+			pgcopy_array(&t, one, 1);
+			/* strip the braces of the one-element literal */
+			sbuf_add(&clocks, t.s + 1, t.len - 2);
+			sbuf_free(&t);
+		}
+		sbuf_printf(&cycles, "%s%d", i ? "," : "{", cy.cycle);
+		sbuf_printf(&dones, "%s%u", i ? "," : "{", cy.done);
+		if (next != 0) {
+			ts_format(next, nb);
+			sbuf_printf(&nexts, "%s\"%s\"", i ? "," : "{", nb);
+		} else {
+			sbuf_printf(&nexts, "%sNULL", i ? "," : "{");
+		}
+		sbuf_printf(&states, "%s%s", i ? "," : "{",
+		    sla_state_name(cy.state));
+	}
+	PQclear(r);
+	sbuf_addc(&ids, '}');
+	sbuf_addc(&clocks, '}');
+	sbuf_addc(&cycles, '}');
+	sbuf_addc(&dones, '}');
+	sbuf_addc(&nexts, '}');
+	sbuf_addc(&states, '}');
+	{
+		const char *q[6] = { ids.s, clocks.s, cycles.s, dones.s,
+			nexts.s, states.s };
+
+		r = PQexecParams(c, "UPDATE sla_cycles s SET done = u.done, "
+		    "next_alert_at = u.next, state = u.state, updated_at = now() "
+		    "FROM unnest($1::bigint[], $2::text[], $3::integer[], "
+		    "$4::integer[], $5::timestamptz[], $6::text[]) "
+		    "AS u(lead_id, clock, cycle, done, next, state) "
+		    "WHERE s.lead_id = u.lead_id AND s.clock = u.clock "
+		    "AND s.cycle = u.cycle", 6, NULL, q, NULL, NULL, 0);
+	}
+	sbuf_free(&ids);
+	sbuf_free(&clocks);
+	sbuf_free(&cycles);
+	sbuf_free(&dones);
+	sbuf_free(&nexts);
+	sbuf_free(&states);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = xasprintf("update cycles: %s", pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+next:
+	r = PQexec(c, "SELECT (extract(epoch FROM min(next_alert_at)) * "
+	    "1000000)::bigint FROM sla_cycles WHERE next_alert_at IS NOT NULL");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("next alert: %s", pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	ss->next_due = PQgetisnull(r, 0, 0) ? 0 :
+	    strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}

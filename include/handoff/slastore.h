@@ -1,0 +1,38 @@
+/*
+ * The database side of the SLA clocks (sla.h): refolding the cycles of the
+ * leads a batch touched, and publishing the alerts that fall due, inside
+ * the batch's transaction.
+ */
+#ifndef HANDOFF_SLASTORE_H
+#define HANDOFF_SLASTORE_H
+
+#include <libpq-fe.h>
+
+#include "handoff/arena.h"
+#include "handoff/config.h"
+#include "handoff/outbox.h"
+#include "handoff/reconcile.h"
+
+typedef struct slastore slastore_t;
+
+/* Builds the calendars of cfg; NULL with *err when one cannot be. */
+slastore_t *slastore_new(const cfg_t *cfg, char **err);
+void slastore_destroy(slastore_t **ss);
+/* A reloaded configuration; -1 (old one kept) when a calendar fails. */
+int slastore_set_config(slastore_t *ss, const cfg_t *cfg, char **err)
+    MUSTCHECK;
+
+/* Refolds the cycles of the dirty leads and publishes what they owe. */
+int slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
+    recon_lead_t *const *leads, size_t n, ts_t now, outbox_t *o, char **err)
+    MUSTCHECK;
+/*
+ * Publishes the alerts of the cycles whose next alert is due at now, and
+ * learns the next instant one will be (slastore_next_due).
+ */
+int slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
+    outbox_t *o, char **err) MUSTCHECK;
+/* The earliest next alert instant (lateness included), 0 when none. */
+ts_t slastore_next_due(const slastore_t *ss);
+
+#endif
