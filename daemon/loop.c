@@ -667,8 +667,46 @@ ctl_lead(loop_t *L, const bus_ctl_req_t *r, yajl_val args)
 	}
 	rc = leadview_json(store_conn(L->store), key, email, source, id,
 	    daemon_clock(L), &json, &err);
-	if (rc == 0)
-		ctl_reply1(L, r, json, strlen(json));
+	if (rc == 0) {
+		/*
+		 * The cycles need business-time arithmetic, which SQL cannot
+		 * do: the view leaves "cycles" empty and they are put in here.
+		 */
+		static const char tail[] = "\"cycles\" : []}";
+		size_t n = strlen(json), tl = sizeof(tail) - 1;
+		const char *lk = key;
+		char *found = NULL;
+		sbuf_t b;
+
+		if (lk == NULL) {
+			found = strstr(json, "\"lead_key\" : \"");
+			if (found != NULL) {
+				char *e;
+
+				found = xstrdup(found + 14);
+				e = strchr(found, '"');
+				if (e != NULL)
+					*e = '\0';
+				lk = found;
+			}
+		}
+		sbuf_init(&b);
+		if (lk != NULL && n >= tl && strcmp(json + n - tl, tail) == 0) {
+			sbuf_add(&b, json, n - tl);
+			sbuf_adds(&b, "\"cycles\" : ");
+			if (recstore_cycles_json(L->rec, store_conn(L->store), lk,
+			    &b, &err) == 0) {
+				sbuf_addc(&b, '}');
+				ctl_reply1(L, r, b.s, b.len);
+			} else {
+				ctl_error(L, r, err);
+			}
+		} else {
+			ctl_reply1(L, r, json, n);
+		}
+		sbuf_free(&b);
+		free(found);
+	}
 	else if (rc == 1)
 		ctl_error(L, r, "not found");
 	else

@@ -1180,3 +1180,11 @@ const char *const recstore_session_sql =
     "ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS handoff_deals (LIKE deals INCLUDING DEFAULTS) "
     "ON COMMIT DELETE ROWS";
+
+int
+recstore_cycles_json(recstore_t *rs, PGconn *c, const char *lead_key,
+    sbuf_t *out, char **err)
+{
+	return slastore_cycles_json(rs->sla, c, lead_key, recstore_now(rs), out,
+	    err);
+}

@@ -206,7 +206,7 @@ copy_us_array(sbuf_t *b, const ts_t *v, size_t n)
 
 static void
 copy_cycle(slastore_t *ss, sbuf_t *b, int64_t lead_id, const char *clock,
-    const sla_cycle_t *c, ts_t next)
+    const sla_cycle_t *c, ts_t next, ts_t now)
 {
 	const cfg_calendar_t *cal = &ss->cfg->calendars[c->calendar <
 	    ss->cfg->ncalendars ? c->calendar : 0];
@@ -230,6 +230,9 @@ copy_cycle(slastore_t *ss, sbuf_t *b, int64_t lead_id, const char *clock,
 	pgcopy_str(b, cal->name);
 	pgcopy_sep(b);
 	pgcopy_int(b, c->elapsed_us / TS_USEC);
+	pgcopy_sep(b);
+	pgcopy_int(b, c->stopped_at != 0 && c->stopped_at < now ?
+	    c->stopped_at : now);
 	pgcopy_sep(b);
 	pgcopy_int(b, c->due_at);
 	pgcopy_sep(b);
@@ -356,7 +359,7 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 				    l->lead_key, l->owner, l->team, now, o);
 				copy_cycle(ss, &ss->buf, l->id, clk->name, &cyc[y],
 				    sla_next_alert(&cyc[y],
-				    cfg->lateness_s * TS_USEC));
+				    cfg->lateness_s * TS_USEC), now);
 			}
 		}
 	}
@@ -370,7 +373,7 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 	PQclear(r);
 	if (ss->buf.len > 0 && pgcopy_run(c, "COPY sla_cycles (lead_id, clock, "
 	    "cycle, state, started_at, stopped_at, due_at, goal_s, calendar, "
-	    "elapsed_s, due_us, warn_us, warn_frac, esc_us, done, "
+	    "elapsed_s, elapsed_at_us, due_us, warn_us, warn_frac, esc_us, done, "
 	    "next_alert_at) FROM STDIN", &ss->buf, err) == -1)
 		goto out;
 	rc = 0;
@@ -556,6 +559,81 @@ next:
 	}
 	ss->next_due = PQgetisnull(r, 0, 0) ? 0 :
 	    strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+/* RFC 3339 text of t, or JSON null. */
+static void
+json_ts(sbuf_t *b, ts_t t)
+{
+	char tb[TS_BUFLEN];
+
+	if (t == 0) {
+		sbuf_adds(b, "null");
+		return;
+	}
+	ts_format(t, tb);
+	sbuf_printf(b, "\"%s\"", tb);
+}
+
+int
+slastore_cycles_json(slastore_t *ss, PGconn *c, const char *lead_key,
+    ts_t now, sbuf_t *out, char **err)
+{
+	const char *p[1] = { lead_key };
+	PGresult *r = PQexecParams(c,
+	    "SELECT s.clock, s.cycle, s.state, "
+	    "(extract(epoch FROM s.started_at) * 1000000)::bigint, "
+	    "coalesce((extract(epoch FROM s.stopped_at) * 1000000)::bigint, 0), "
+	    "s.due_us, s.goal_s, s.calendar, s.elapsed_s, s.elapsed_at_us "
+	    "FROM sla_cycles s JOIN leads l ON l.id = s.lead_id "
+	    "WHERE l.lead_key = $1 ORDER BY s.clock, s.cycle", 1, NULL, p,
+	    NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("cycles: %s", pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	sbuf_addc(out, '[');
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *state = PQgetvalue(r, i, 2);
+		ts_t stopped = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+		int64_t goal = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		int ci = cfg_calendar_index(ss->cfg, PQgetvalue(r, i, 7));
+		int64_t el = strtoll(PQgetvalue(r, i, 8), NULL, 10) * TS_USEC;
+		ts_t at = strtoll(PQgetvalue(r, i, 9), NULL, 10);
+		bool counting = stopped == 0 && strcmp(state, "paused") != 0;
+
+		/* Open and counting: add the open time since it was measured. */
+		if (counting && now > at && ss->ncals > 0)
+			el += cal_business_us(ss->cals[ci >= 0 ? ci : 0], at, now);
+		sbuf_printf(out, "%s{\"clock\":", i ? "," : "");
+		{
+			const char *one = PQgetvalue(r, i, 0);
+
+			sbuf_addc(out, '"');
+			for (const char *q = one; *q; q++) {
+				if (*q == '"' || *q == '\\')
+					sbuf_addc(out, '\\');
+				sbuf_addc(out, *q);
+			}
+			sbuf_addc(out, '"');
+		}
+		sbuf_printf(out, ",\"cycle\":%s,\"state\":\"%s\",\"paused\":%s,"
+		    "\"started_at\":", PQgetvalue(r, i, 1), state,
+		    strcmp(state, "paused") == 0 ? "true" : "false");
+		json_ts(out, strtoll(PQgetvalue(r, i, 3), NULL, 10));
+		sbuf_adds(out, ",\"due_at\":");
+		json_ts(out, strtoll(PQgetvalue(r, i, 5), NULL, 10));
+		sbuf_adds(out, ",\"stopped_at\":");
+		json_ts(out, stopped);
+		sbuf_printf(out, ",\"elapsed_s\":%lld,\"remaining_s\":%lld,"
+		    "\"goal_s\":%lld}", (long long)(el / TS_USEC),
+		    (long long)(goal - el / TS_USEC), (long long)goal);
+	}
+	sbuf_addc(out, ']');
 	PQclear(r);
 	return 0;
 }

@@ -20,7 +20,8 @@ CREATE TABLE sla_cycles (
 	due_at		timestamptz,	-- NULL while paused before it
 	goal_s		bigint NOT NULL,	-- fixed when the cycle started
 	calendar	text NOT NULL,		-- likewise
-	elapsed_s	bigint NOT NULL DEFAULT 0,	-- at the last computation
+	elapsed_s	bigint NOT NULL DEFAULT 0,	-- at elapsed_at_us
+	elapsed_at_us	bigint NOT NULL DEFAULT 0,	-- the daemon's clock then
 	-- Instants in microseconds since the epoch: due, each warning, each
 	-- escalation level (0 = not known yet), and the warning fractions.
 	due_us		bigint NOT NULL DEFAULT 0,

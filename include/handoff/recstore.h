@@ -29,6 +29,10 @@ void recstore_reset_connection(recstore_t *rs);
 ts_t recstore_now(const recstore_t *rs);
 const char *recstore_error(const recstore_t *rs);
 
+/* The SLA cycles of a lead as JSON, measured at the daemon's clock. */
+int recstore_cycles_json(recstore_t *rs, PGconn *c, const char *lead_key,
+    sbuf_t *out, char **err) MUSTCHECK;
+
 /* A store_hook_t: arg is the recstore_t. */
 int recstore_hook(void *arg, PGconn *conn, batch_t *b,
     const batch_item_t *const *accepted, size_t n, outbox_t *o);

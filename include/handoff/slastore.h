@@ -32,6 +32,14 @@ int slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
  */
 int slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
     outbox_t *o, char **err) MUSTCHECK;
+/*
+ * The cycles of a lead as a JSON array for the lead command: clock, cycle,
+ * state, paused, started_at, due_at, stopped_at, and elapsed_s and
+ * remaining_s in business seconds at now (remaining is negative when
+ * overdue).
+ */
+int slastore_cycles_json(slastore_t *ss, PGconn *c, const char *lead_key,
+    ts_t now, sbuf_t *out, char **err) MUSTCHECK;
 /* The earliest next alert instant (lateness included), 0 when none. */
 ts_t slastore_next_due(const slastore_t *ss);
 
