@@ -1162,7 +1162,9 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 		char *err = NULL;
 
 		if (slastore_apply(rs->sla, c, a, ls, nl, now, o, &err) == -1 ||
-		    slastore_due(rs->sla, c, a, now, o, &err) == -1) {
+		    slastore_due(rs->sla, c, a, now, o, &err) == -1 ||
+		    (now != 0 && slastore_targets(rs->sla, c, a, now, o,
+		    &err) == -1)) {
 			seterr(rs, err);
 			goto out;
 		}

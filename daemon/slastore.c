@@ -21,6 +21,7 @@
 
 struct slastore {
 	const cfg_t *cfg;
+	ts_t *target_done;  /* per target: the last period start evaluated */
 	cal_t **cals;
 	size_t ncals;
 	ts_t next_due;     /* earliest next_alert_at, 0 when none */
@@ -55,6 +56,8 @@ slastore_set_config(slastore_t *ss, const cfg_t *cfg, char **err)
 	ss->cals = cals;
 	ss->ncals = cfg->ncalendars;
 	ss->cfg = cfg;
+	free(ss->target_done);
+	ss->target_done = xcalloc(cfg->ntargets + 1, sizeof(ts_t));
 	return 0;
 }
 
@@ -81,6 +84,7 @@ slastore_destroy(slastore_t **p)
 		return;
 	ss = *p;
 	cals_free(ss);
+	free(ss->target_done);
 	sbuf_free(&ss->buf);
 	sbuf_free(&ss->a1);
 	free(ss);
@@ -635,5 +639,142 @@ slastore_cycles_json(slastore_t *ss, PGconn *c, const char *lead_key,
 	}
 	sbuf_addc(out, ']');
 	PQclear(r);
+	return 0;
+}
+
+static const char *const metric_names[] = { "mql_count", "acceptance_rate",
+	"first_touch_met_rate" };
+
+/*
+ * The metric over [from, to): MQLs entered (per pass), the share of the
+ * period's MQLs that sales answered (accepted or rejected, in the same
+ * pass) that it accepted, and the share of first_touch cycles started in
+ * the period and settled that were met. NULL (has = false) when a rate has
+ * no denominator.
+ */
+static int
+measure(PGconn *c, const cfg_target_t *t, const char *team, const char *from,
+    const char *to, double *v, bool *has, char **err)
+{
+	static const char *const sql[] = {
+		"SELECT count(*)::float8 FROM stage_history h JOIN leads l "
+		"ON l.id = h.lead_id WHERE h.stage = 'mql' AND h.entered_at >= $1 "
+		"AND h.entered_at < $2 AND ($3::text IS NULL OR l.team = $3)",
+		"SELECT CASE WHEN count(*) FILTER (WHERE a.answered) = 0 THEN NULL "
+		"ELSE (count(*) FILTER (WHERE a.accepted))::float8 / "
+		"count(*) FILTER (WHERE a.answered) END FROM (SELECT "
+		"EXISTS (SELECT 1 FROM stage_history x WHERE x.lead_id = h.lead_id "
+		"AND x.pass = h.pass AND x.stage = 'sal') AS accepted, "
+		"EXISTS (SELECT 1 FROM stage_history x WHERE x.lead_id = h.lead_id "
+		"AND x.pass = h.pass AND x.stage IN ('sal', 'recycled')) AS answered "
+		"FROM stage_history h JOIN leads l ON l.id = h.lead_id "
+		"WHERE h.stage = 'mql' AND h.entered_at >= $1 AND h.entered_at < $2 "
+		"AND ($3::text IS NULL OR l.team = $3)) a",
+		"SELECT CASE WHEN count(*) = 0 THEN NULL ELSE (count(*) FILTER "
+		"(WHERE s.state = 'met'))::float8 / count(*) END FROM sla_cycles s "
+		"JOIN leads l ON l.id = s.lead_id WHERE s.clock = 'first_touch' "
+		"AND s.state IN ('met', 'breached') AND s.started_at >= $1 "
+		"AND s.started_at < $2 AND ($3::text IS NULL OR l.team = $3)",
+	};
+	const char *p[3] = { from, to, team };
+	PGresult *r = PQexecParams(c, sql[t->metric], 3, NULL, p, NULL, NULL,
+	    0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("target %s: %s", t->name, pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	*has = !PQgetisnull(r, 0, 0);
+	*v = *has ? strtod(PQgetvalue(r, 0, 0), NULL) : 0;
+	PQclear(r);
+	return 0;
+}
+
+int
+slastore_targets(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
+    outbox_t *o, char **err)
+{
+	const cfg_t *cfg = ss->cfg;
+
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const cfg_target_t *t = &cfg->targets[i];
+		const cal_t *cal = ss->cals[t->calendar];
+		ts_t cur = cal_period_start(cal, now, t->period), start, first;
+		char fb[TS_BUFLEN], sb[TS_BUFLEN], eb[TS_BUFLEN];
+		const char *p[3];
+		PGresult *r;
+		double v;
+		bool has, missed;
+		const char *team = t->has_team ? cfg->teams[t->team].name : NULL;
+
+		/* The period before the current one is the last closed. */
+		start = cal_period_start(cal, cur - 1, t->period);
+		if (ss->target_done[i] == start)
+			continue;
+		ts_format(now, fb);
+		p[0] = t->name;
+		p[1] = fb;
+		r = PQexecParams(c, "WITH ins AS (INSERT INTO sla_target_state "
+		    "(target, first_clock) VALUES ($1, $2::timestamptz) ON CONFLICT "
+		    "(target) DO NOTHING RETURNING first_clock) SELECT (extract("
+		    "epoch FROM first_clock) * 1000000)::bigint FROM ins UNION ALL "
+		    "SELECT (extract(epoch FROM first_clock) * 1000000)::bigint "
+		    "FROM sla_target_state WHERE target = $1", 2, NULL, p, NULL,
+		    NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+			*err = xasprintf("target %s: %s", t->name, pq_err(c, r));
+			PQclear(r);
+			return -1;
+		}
+		first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		/* Closed before the database saw anything: not evaluated. */
+		if (cur <= first) {
+			ss->target_done[i] = start;
+			continue;
+		}
+		ts_format(start, sb);
+		ts_format(cur, eb);
+		if (measure(c, t, team, sb, eb, &v, &has, err) == -1)
+			return -1;
+		missed = has && v < t->min;
+		{
+			char vb[40];
+			const char *q[5] = { t->name, sb, eb, vb,
+				missed ? "true" : "false" };
+
+			snprintf(vb, sizeof(vb), "%.17g", v);
+			if (!has)
+				q[3] = NULL;
+			r = PQexecParams(c, "INSERT INTO sla_target_periods (target, "
+			    "period_start, period_end, actual, missed) VALUES ($1, "
+			    "$2::timestamptz, $3::timestamptz, $4::float8, "
+			    "$5::boolean) ON CONFLICT DO NOTHING RETURNING 1", 5,
+			    NULL, q, NULL, NULL, 0);
+		}
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			*err = xasprintf("target %s: %s", t->name, pq_err(c, r));
+			PQclear(r);
+			return -1;
+		}
+		/* Another daemon evaluated it first: it published. */
+		if (PQntuples(r) == 1 && missed) {
+			out_msg_t *m = arena_alloc(a, sizeof(*m));
+
+			memset(m, 0, sizeof(*m));
+			m->type = OUT_SLA_TARGET_MISSED;
+			m->u.target_missed.target = t->name;
+			m->u.target_missed.metric = metric_names[t->metric];
+			m->u.target_missed.period_start = start;
+			m->u.target_missed.period_end = cur;
+			m->u.target_missed.goal = t->min;
+			m->u.target_missed.actual = v;
+			m->u.target_missed.team = team;
+			outbox_add(o, m);
+		}
+		PQclear(r);
+		ss->target_done[i] = start;
+	}
 	return 0;
 }

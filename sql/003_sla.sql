@@ -37,3 +37,20 @@ CREATE INDEX sla_cycles_next_alert_idx ON sla_cycles (next_alert_at)
 	WHERE next_alert_at IS NOT NULL;
 CREATE INDEX sla_cycles_open_idx ON sla_cycles (clock)
 	WHERE state IN ('running', 'paused', 'breached') AND stopped_at IS NULL;
+
+-- Targets (SPEC section 6.6): each closed period of each target is
+-- evaluated once. first_clock is the daemon's clock when the target was
+-- first seen with events flowing: periods that closed before it are not
+-- evaluated. evaluated lists the periods done, with the measured value.
+CREATE TABLE sla_target_periods (
+	target		text NOT NULL,
+	period_start	timestamptz NOT NULL,
+	period_end	timestamptz NOT NULL,
+	actual		float8,		-- NULL when the period had no data
+	missed		boolean NOT NULL,
+	PRIMARY KEY (target, period_start)
+);
+CREATE TABLE sla_target_state (
+	target		text PRIMARY KEY,
+	first_clock	timestamptz NOT NULL
+);

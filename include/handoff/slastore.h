@@ -40,6 +40,12 @@ int slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
  */
 int slastore_cycles_json(slastore_t *ss, PGconn *c, const char *lead_key,
     ts_t now, sbuf_t *out, char **err) MUSTCHECK;
+/*
+ * Evaluates each target's last closed period once (SPEC §6.6) and
+ * publishes sla.target_missed when it fell short.
+ */
+int slastore_targets(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
+    outbox_t *o, char **err) MUSTCHECK;
 /* The earliest next alert instant (lateness included), 0 when none. */
 ts_t slastore_next_due(const slastore_t *ss);
 
