@@ -363,16 +363,22 @@ idset_has(const idset_t *s, int64_t id)
 	return false;
 }
 
+/* Keeps the ids sorted, so conflicts name leads in a stable order. */
 static void
 idset_add(idset_t *s, int64_t id)
 {
+	size_t i;
+
 	if (idset_has(s, id))
 		return;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 2;
 		s->ids = xreallocarray(s->ids, s->cap, sizeof(int64_t));
 	}
-	s->ids[s->n++] = id;
+	for (i = s->n; i > 0 && s->ids[i - 1] > id; i--)
+		s->ids[i] = s->ids[i - 1];
+	s->ids[i] = id;
+	s->n++;
 }
 
 void
@@ -1135,8 +1141,10 @@ apply_deal(recon_t *r, const event_t *e)
 		d->stage = e->deal.stage;
 		d->stage_at = e->occurred_at;
 	}
-	if (e->deal.amount != NULL)
+	if (e->deal.amount != NULL && e->occurred_at >= d->amount_at) {
 		d->amount = e->deal.amount;
+		d->amount_at = e->occurred_at;
+	}
 	if (e->type == EV_DEAL_CLOSED && (d->closed_at == 0 ||
 	    e->occurred_at >= d->closed_at)) {
 		d->outcome = e->deal.outcome == DEAL_WON ? "won" : "lost";

@@ -238,7 +238,8 @@ load_identities(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a,
 	    "d.currency, d.stage, (extract(epoch FROM d.stage_at) * 1000000)"
 	    "::bigint, d.outcome, (extract(epoch FROM d.closed_at) * 1000000)"
 	    "::bigint, d.close_reason, (extract(epoch FROM d.opened_at) * "
-	    "1000000)::bigint FROM deals d JOIN unnest($1::text[], "
+	    "1000000)::bigint, (extract(epoch FROM d.amount_at) * 1000000)"
+	    "::bigint FROM deals d JOIN unnest($1::text[], "
 	    "$2::text[]) AS k(s, i) ON d.source = k.s AND d.deal_id = k.i",
 	    2, p + 4);
 	if (res == NULL)
@@ -259,6 +260,7 @@ load_identities(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a,
 		d.closed_at = getll(res, i, 9);
 		d.close_reason = getstr(a, res, i, 10);
 		d.opened_at = getll(res, i, 11);
+		d.amount_at = getll(res, i, 12);
 		recon_add_deal(r, &d);
 	}
 	PQclear(res);
@@ -903,14 +905,21 @@ write_deals(recstore_t *rs, PGconn *c, recon_t *r)
 			pgcopy_str(&rs->buf, d->close_reason);
 			pgcopy_sep(&rs->buf);
 			pgcopy_ts(&rs->buf, d->opened_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, d->amount_at);
 			pgcopy_end(&rs->buf);
 		}
 		if (pgcopy_run(c, "COPY handoff_deals (source, deal_id, lead_id, "
 		    "name, amount, currency, stage, stage_at, outcome, "
-		    "closed_at, close_reason, opened_at) FROM STDIN", &rs->buf,
-		    &err) == -1 ||
-		    pgcopy_exec(c, "INSERT INTO deals SELECT * FROM handoff_deals "
-		    "ON CONFLICT (source, deal_id) DO UPDATE SET name = "
+		    "closed_at, close_reason, opened_at, amount_at) FROM STDIN",
+		    &rs->buf, &err) == -1 ||
+		    pgcopy_exec(c, "INSERT INTO deals (source, deal_id, lead_id, "
+		    "name, amount, currency, stage, stage_at, outcome, closed_at, "
+		    "close_reason, opened_at, amount_at) SELECT source, deal_id, "
+		    "lead_id, name, amount, currency, stage, stage_at, outcome, "
+		    "closed_at, close_reason, opened_at, amount_at FROM "
+		    "handoff_deals ON CONFLICT (source, deal_id) DO UPDATE SET "
+		    "amount_at = EXCLUDED.amount_at, name = "
 		    "EXCLUDED.name, amount = EXCLUDED.amount, currency = "
 		    "EXCLUDED.currency, stage = EXCLUDED.stage, stage_at = "
 		    "EXCLUDED.stage_at, outcome = EXCLUDED.outcome, closed_at = "
@@ -1019,7 +1028,7 @@ write_pending(recstore_t *rs, PGconn *c, recon_t *r)
 }
 
 typedef struct {
-	const char *source, *id, *type, *crm, *email;
+	const char *source, *id, *type, *crm, *email, *key;
 	ts_t arrived;
 } due_t;
 
@@ -1051,8 +1060,15 @@ unmatched_due(recstore_t *rs, PGconn *c, arena_t *a, ts_t now, outbox_t *o)
 	    "UPDATE pending_events SET notified = true WHERE (source, event_id) "
 	    "IN (SELECT source, event_id FROM pending_events WHERE NOT notified "
 	    "AND arrived <= $1::timestamptz ORDER BY arrived LIMIT 1000 "
-	    "FOR UPDATE SKIP LOCKED) RETURNING source, event_id, type, crm_id, "
-	    "email_norm, (extract(epoch FROM arrived) * 1000000)::bigint",
+	    "FOR UPDATE SKIP LOCKED) RETURNING source, event_id, type, "
+	    "(SELECT e.body->'lead_ref'->>'crm_id' FROM events e WHERE "
+	    "e.source = pending_events.source AND e.event_id = "
+	    "pending_events.event_id), (SELECT e.body->'lead_ref'->>'email' "
+	    "FROM events e WHERE e.source = pending_events.source AND "
+	    "e.event_id = pending_events.event_id), (extract(epoch FROM "
+	    "arrived) * 1000000)::bigint, (SELECT e.body->'lead_ref'->>"
+	    "'lead_key' FROM events e WHERE e.source = pending_events.source "
+	    "AND e.event_id = pending_events.event_id)",
 	    1, p);
 	if (res == NULL)
 		return -1;
@@ -1065,6 +1081,7 @@ unmatched_due(recstore_t *rs, PGconn *c, arena_t *a, ts_t now, outbox_t *o)
 		d[i].crm = getstr(a, res, i, 3);
 		d[i].email = getstr(a, res, i, 4);
 		d[i].arrived = getll(res, i, 5);
+		d[i].key = getstr(a, res, i, 6);
 	}
 	PQclear(res);
 	qsort(d, (size_t)n, sizeof(*d), cmp_due);
@@ -1077,6 +1094,7 @@ unmatched_due(recstore_t *rs, PGconn *c, arena_t *a, ts_t now, outbox_t *o)
 		m->u.unmatched.source = d[i].source;
 		m->u.unmatched.id = d[i].id;
 		m->u.unmatched.type = t < 0 ? EV_CLOCK_TICK : (ev_type_t)t;
+		m->u.unmatched.ref.lead_key = d[i].key;
 		m->u.unmatched.ref.crm_id = d[i].crm;
 		m->u.unmatched.ref.email = d[i].email;
 		m->u.unmatched.ref.email_norm = d[i].email;

@@ -148,6 +148,7 @@ typedef struct {
 	int64_t lead_id;
 	const char *name;
 	const char *amount;
+	ts_t amount_at;      /* occurred_at of the event that set amount */
 	const char *currency;
 	const char *stage;
 	ts_t stage_at;
