@@ -22,7 +22,7 @@ C=build/bench/handoffctl
 T=$(mktemp -d /tmp/handoff-bench.XXXXXX)
 dpid=""
 cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null || true
+	if [ -n "$dpid" ]; then kill -9 "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
 	tests/pg.sh stop "$T/pg" >/dev/null 2>&1 || true
 	rm -rf "$T"
 }

@@ -3,6 +3,7 @@
  * a lead's sorted log, their due, warning and escalation instants in
  * business time, and which alerts are owed at a given time. Pure.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +123,12 @@ finish(const cfg_clock_t *clock, cal_t *const *cals, sla_cycle_t *c,
 	c->nwarn = 0;
 	for (size_t i = 0; i < clock->nwarn_at && i < SLA_MAX_WARN; i++) {
 		c->warn_frac[i] = clock->warn_at[i];
-		c->warn_at[i] = instant_at(cal, s, (int64_t)((double)c->goal_us *
+		/*
+		 * Rounded, not truncated: 0.7 x 86400e6 is a hair under
+		 * 60480e6 in floating point, and the warning must not fall
+		 * due a microsecond before its fraction of the goal.
+		 */
+		c->warn_at[i] = instant_at(cal, s, llround((double)c->goal_us *
 		    clock->warn_at[i]));
 		c->nwarn++;
 	}
