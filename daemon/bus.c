@@ -60,10 +60,18 @@ open_socket(void *zctx, int type, const char *ep, bool connect,
 		return NULL;
 	}
 	if (type == ZMQ_ROUTER) {
-		int one = 1;
+		int one = 1, hwm = 100000;
 
 		/* A reply to a vanished peer fails loudly instead of silently. */
 		zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+		/*
+		 * Replies are sent without blocking, and a full pipe loses
+		 * them (EAGAIN): with the default of 1000, the answers to one
+		 * batch for a client with as many requests in flight (the
+		 * default window of handoffctl send) overflow it, and the
+		 * client resends events that were accepted.
+		 */
+		zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	}
 	if (type == ZMQ_PUB) {
 		int hwm = 100000;

@@ -123,3 +123,149 @@ t_sql() {
 t_pass() {
 	echo "PASS: $(basename "$0")"
 }
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on, for a test that
+# needs an endpoint to stay the same across restarts of the daemon (a
+# wildcard port would change). It is taken below the kernel's range of
+# ephemeral ports, so that no outgoing connection holds it.
+t_free_port() {
+	local port lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	for _ in $(seq 1 100); do
+		port=$(( 10000 + RANDOM % (lo - 10000) ))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	t_fail "no free TCP port found"
+}
+
+# Writes N valid events, one JSON object a line, to FILE: a realistic mix of
+# marketing and sales types from several sources, every (source, id)
+# distinct. TAG goes into every id, so that two files with different tags
+# share no event. The output is the same for the same arguments.
+t_gen_events() {
+	local n=$1 file=$2 tag=${3:-e}
+	/usr/bin/python3 - "$n" "$file" "$tag" <<'PY'
+import json, random, sys
+n, path, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rnd = random.Random(n)
+countries = ["GB", "DE", "FR", "US", "NL", "SE", "ES"]
+segments = ["smb", "mid", "enterprise"]
+owners = ["ana@corp.example", "bo@corp.example", "dev@corp.example"]
+def ts(i):
+    return "2026-03-%02dT%02d:%02d:%02d.%03dZ" % (1 + i % 28, i % 24,
+        (i // 24) % 60, i % 60, i % 1000)
+with open(path, "w") as f:
+    for i in range(n):
+        lead = "00Q%07d" % (i // 4)
+        k = rnd.random()
+        if k < 0.35:
+            ev = {"source": "marketo", "type": "lead.upserted",
+                  "lead": {"id": lead, "email": "user%d@example%d.com" % (i // 4, i % 50),
+                           "first_name": "First%d" % i, "last_name": "Last%d" % i,
+                           "company": "Company %d" % (i % 997), "country": rnd.choice(countries),
+                           "segment": rnd.choice(segments), "score": rnd.randint(0, 100),
+                           "campaign": "2026-q1-webinar",
+                           "attributes": {"utm_source": "linkedin", "industry": "manufacturing"}}}
+        elif k < 0.45:
+            ev = {"source": "hubspot", "type": "lead.qualified",
+                  "lead": {"id": lead, "email": "user%d@example%d.com" % (i // 4, i % 50),
+                           "score": rnd.randint(50, 100)},
+                  "reason": "score above threshold"}
+        elif k < 0.55:
+            ev = {"source": "salesforce", "type": "sales.accepted",
+                  "lead_ref": {"crm_id": lead}, "owner": rnd.choice(owners)}
+        elif k < 0.85:
+            ev = {"source": "salesforce", "type": "sales.activity",
+                  "lead_ref": {"email": "user%d@example%d.com" % (i // 4, i % 50)},
+                  "channel": rnd.choice(["call", "email", "meeting", "social", "other"]),
+                  "outcome": rnd.choice(["attempted", "connected"]),
+                  "owner": rnd.choice(owners)}
+        elif k < 0.93:
+            ev = {"source": "salesforce", "type": "deal.opened",
+                  "deal": {"id": "006%07d" % i, "name": "Deal %d" % i,
+                           "amount": rnd.randint(1000, 500000), "currency": "eur",
+                           "stage": "discovery"},
+                  "lead_ref": {"crm_id": lead}, "owner": rnd.choice(owners)}
+        else:
+            ev = {"source": "salesforce", "type": "deal.stage_changed",
+                  "deal": {"id": "006%07d" % i, "stage": "proposal"}}
+        body = {"v": 1, "id": "%s-%s-%06d" % (ev["source"][:2], tag, i),
+                "source": ev.pop("source"), "type": ev.pop("type"),
+                "occurred_at": ts(i)}
+        body.update(ev)
+        f.write(json.dumps(body, separators=(",", ":")) + "\n")
+PY
+}
+
+# Makes every statement that inserts into events sleep SECONDS (a statement
+# trigger, so once per batch): a stand-in for a slower server, so that a
+# load lasts long enough for a test to act in the middle of it, and a crash
+# is likely to land inside a transaction. Needs the schema (after t_start).
+t_slow_batches() {
+	t_sql "CREATE FUNCTION test_slow_batch() RETURNS trigger LANGUAGE plpgsql
+	       AS \$\$ BEGIN PERFORM pg_sleep($1); RETURN NULL; END \$\$;
+	       CREATE TRIGGER test_slow_batch AFTER INSERT ON events
+	       FOR EACH STATEMENT EXECUTE FUNCTION test_slow_batch()" >/dev/null
+}
+
+# More helpers, for tests that need more than the default configuration or
+# wait for something to happen:
+#
+#   t_config_ext INGEST BUS [EXTRA]
+#                            like t_config, with INGEST (more list elements,
+#                            without a leading comma) appended to bus.ingest
+#                            after the pull and router endpoints (so $PULL
+#                            and $ROUTER keep their meaning) and BUS (more
+#                            settings) inside the bus group
+#   t_wait SECONDS DESC CMD...
+#                            runs CMD every 0.1 s until it succeeds; t_fail
+#                            naming DESC when SECONDS pass first
+#   t_json EXPR              prints the Python expression EXPR of the JSON
+#                            document on standard input, bound to d
+
+t_config_ext() {
+	local ingest=${1:-} bus=${2:-}
+	[ -z "$ingest" ] || ingest=",
+    $ingest"
+	cat >"$T/handoffd.conf" <<CONF
+database = { conninfo = "$CONNINFO"; };
+bus = {
+  ingest = (
+    { kind = "pull";   endpoint = "tcp://127.0.0.1:*"; },
+    { kind = "router"; endpoint = "tcp://127.0.0.1:*"; }$ingest
+  );
+  publish = "tcp://127.0.0.1:*";
+  control = "ipc://$T/control.sock";
+  $bus
+};
+log = { level = "debug"; };
+${3:-}
+CONF
+}
+
+t_wait() {
+	local secs=$1 desc=$2 deadline
+	shift 2
+	deadline=$((SECONDS + secs))
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || t_fail "timed out after ${secs} s waiting for: $desc"
+		sleep 0.1
+	done
+}
+
+t_json() {
+	/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1"
+}
+
+# Kills (SIGKILL) and reaps background job PID of this shell if it still
+# runs. The shell's job table decides, not `kill -0`: once a job has ended
+# and been reaped, its PID may already belong to another process.
+t_kill_job() {
+	if [ -n "$1" ] && jobs -rp | grep -qx -- "$1"; then
+		kill -9 "$1" 2>/dev/null || true
+		wait "$1" 2>/dev/null || true
+	fi
+}
