@@ -388,10 +388,12 @@ commit_batch(loop_t *L)
 	int64_t now;
 
 	if (store_commit(L->store, b, L->outbox, ts_now()) == -1) {
-		if (!L->outage_logged)
-			log_error("batch of %zu event(s) not committed: %s (%s)",
-			    b->n, store_error(L->store), recstore_error(L->rec));
-		db_lost(L, "commit");
+		char *what = xasprintf("commit of %zu event(s); %s", b->n,
+		    recstore_error(L->rec));
+
+		/* One line per outage: db_lost logs it with the detail. */
+		db_lost(L, what);
+		free(what);
 		return;
 	}
 	if (L->outage_logged)

@@ -34,7 +34,7 @@ tests/pg.sh start "$run/pg"
 free_port() {
 	local p
 	while :; do
-		p=$(( (RANDOM % 20000) + 30000 ))
+		p=$(( (RANDOM % 12000) + 20000 ))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A private PostgreSQL for tests, CI, benchmarks and the demo: initdb in a
 # fresh temporary directory, as an unprivileged user, listening only on
-# 127.0.0.1 on a free port. Nothing touches the system's own clusters.
+# 127.0.0.1 on a free port below the ephemeral range (where connections
+# get their local ports). Nothing touches the system's own clusters.
 #
 #   tests/pg.sh start STATE     create and start; writes STATE/env and
 #                                 STATE/conninfo (database "handoff")
@@ -64,7 +65,7 @@ start)
 	} >>"$dir/data/postgresql.conf"
 	ok=0
 	for _ in $(seq 1 20); do
-		port=$(( (RANDOM % 30000) + 20000 ))
+		port=$(( (RANDOM % 12000) + 20000 ))
 		port_free "$port" || continue
 		if start_server "$dir" "$port"; then ok=1; break; fi
 	done
