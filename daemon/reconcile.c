@@ -131,6 +131,7 @@ typedef struct {
 
 struct recon {
 	arena_t *a;
+	uint32_t log_extra;     /* types logged for the SLA clocks */
 	int64_t grace_s;
 	map_t ident[ID__COUNT]; /* value -> idset_t* */
 	map_t leads;            /* decimal id -> recon_lead_t* */
@@ -224,6 +225,12 @@ vec_free(vec_t *v)
 	free(v->v);
 	v->v = NULL;
 	v->n = v->cap = 0;
+}
+
+void
+recon_set_log_types(recon_t *r, uint32_t mask)
+{
+	r->log_extra = mask;
 }
 
 void
@@ -1350,7 +1357,8 @@ recon_apply(recon_t *r, outbox_t *o)
 			l->first_seen = e->occurred_at;
 		if (e->type == EV_LEAD_UPSERTED || e->type == EV_LEAD_QUALIFIED)
 			merge_profile(r, l, e);
-		if (e->type != EV_LEAD_UPSERTED) {
+		if (e->type != EV_LEAD_UPSERTED ||
+		    (r->log_extra & EV_BIT(EV_LEAD_UPSERTED))) {
 			recon_log_t x = log_entry(e);
 
 			log_push(l, &x);

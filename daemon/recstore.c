@@ -1153,6 +1153,18 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 		ev[i] = &acc[i]->ev;
 	res = arena_alloc(a, (n + 1) * sizeof(*res));
 	r = recon_new(a, rs->cfg->unmatched_grace_s);
+	{
+		uint32_t mask = 0;
+
+		/* Whatever a clock listens to must reach the lead's log. */
+		for (size_t k = 0; k < rs->cfg->nclocks; k++) {
+			const cfg_clock_t *ck = &rs->cfg->clocks[k];
+
+			mask |= ck->start | ck->stop | ck->cancel | ck->pause |
+			    ck->resume;
+		}
+		recon_set_log_types(r, mask);
+	}
 	recon_keys(r, ev, n, &keys);
 	if (load_identities(rs, c, r, a, &keys) == -1)
 		goto out;

@@ -691,6 +691,60 @@ measure(PGconn *c, const cfg_target_t *t, const char *team, const char *from,
 	return 0;
 }
 
+/*
+ * Evaluates one closed period [start, end) of target t, once: the row in
+ * sla_target_periods decides (another daemon, or this one before a
+ * restart, may have evaluated it first: then it has published).
+ */
+static int
+evaluate_period(PGconn *c, arena_t *a, const cfg_t *cfg,
+    const cfg_target_t *t, ts_t start, ts_t end, outbox_t *o, char **err)
+{
+	char sb[TS_BUFLEN], eb[TS_BUFLEN], vb[40];
+	const char *team = t->has_team ? cfg->teams[t->team].name : NULL;
+	const char *q[5];
+	PGresult *r;
+	double v;
+	bool has, missed;
+
+	ts_format(start, sb);
+	ts_format(end, eb);
+	if (measure(c, t, team, sb, eb, &v, &has, err) == -1)
+		return -1;
+	missed = has && v < t->min;
+	snprintf(vb, sizeof(vb), "%.17g", v);
+	q[0] = t->name;
+	q[1] = sb;
+	q[2] = eb;
+	q[3] = has ? vb : NULL;
+	q[4] = missed ? "true" : "false";
+	r = PQexecParams(c, "INSERT INTO sla_target_periods (target, "
+	    "period_start, period_end, actual, missed) VALUES ($1, "
+	    "$2::timestamptz, $3::timestamptz, $4::float8, $5::boolean) "
+	    "ON CONFLICT DO NOTHING RETURNING 1", 5, NULL, q, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("target %s: %s", t->name, pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	if (PQntuples(r) == 1 && missed) {
+		out_msg_t *m = arena_alloc(a, sizeof(*m));
+
+		memset(m, 0, sizeof(*m));
+		m->type = OUT_SLA_TARGET_MISSED;
+		m->u.target_missed.target = t->name;
+		m->u.target_missed.metric = metric_names[t->metric];
+		m->u.target_missed.period_start = start;
+		m->u.target_missed.period_end = end;
+		m->u.target_missed.goal = t->min;
+		m->u.target_missed.actual = v;
+		m->u.target_missed.team = team;
+		outbox_add(o, m);
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 slastore_targets(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
     outbox_t *o, char **err)
@@ -700,13 +754,11 @@ slastore_targets(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		const cfg_target_t *t = &cfg->targets[i];
 		const cal_t *cal = ss->cals[t->calendar];
-		ts_t cur = cal_period_start(cal, now, t->period), start, first;
-		char fb[TS_BUFLEN], sb[TS_BUFLEN], eb[TS_BUFLEN];
-		const char *p[3];
+		ts_t cur = cal_period_start(cal, now, t->period), start, first,
+		    from;
+		char fb[TS_BUFLEN];
+		const char *p[2];
 		PGresult *r;
-		double v;
-		bool has, missed;
-		const char *team = t->has_team ? cfg->teams[t->team].name : NULL;
 
 		/* The period before the current one is the last closed. */
 		start = cal_period_start(cal, cur - 1, t->period);
@@ -715,65 +767,47 @@ slastore_targets(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
 		ts_format(now, fb);
 		p[0] = t->name;
 		p[1] = fb;
+		/*
+		 * When the daemon's clock first saw this target, and the end
+		 * of the last period evaluated (null when none was).
+		 */
 		r = PQexecParams(c, "WITH ins AS (INSERT INTO sla_target_state "
 		    "(target, first_clock) VALUES ($1, $2::timestamptz) ON CONFLICT "
-		    "(target) DO NOTHING RETURNING first_clock) SELECT (extract("
-		    "epoch FROM first_clock) * 1000000)::bigint FROM ins UNION ALL "
-		    "SELECT (extract(epoch FROM first_clock) * 1000000)::bigint "
-		    "FROM sla_target_state WHERE target = $1", 2, NULL, p, NULL,
-		    NULL, 0);
-		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+		    "(target) DO NOTHING RETURNING first_clock), f AS (SELECT "
+		    "first_clock FROM ins UNION ALL SELECT first_clock FROM "
+		    "sla_target_state WHERE target = $1) SELECT (extract(epoch "
+		    "FROM (SELECT first_clock FROM f LIMIT 1)) * 1000000)::bigint, "
+		    "(extract(epoch FROM (SELECT max(period_end) FROM "
+		    "sla_target_periods WHERE target = $1)) * 1000000)::bigint", 2,
+		    NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1 ||
+		    PQgetisnull(r, 0, 0)) {
 			*err = xasprintf("target %s: %s", t->name, pq_err(c, r));
 			PQclear(r);
 			return -1;
 		}
 		first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-		/* Closed before the database saw anything: not evaluated. */
-		if (cur <= first) {
-			ss->target_done[i] = start;
-			continue;
-		}
-		ts_format(start, sb);
-		ts_format(cur, eb);
-		if (measure(c, t, team, sb, eb, &v, &has, err) == -1)
-			return -1;
-		missed = has && v < t->min;
-		{
-			char vb[40];
-			const char *q[5] = { t->name, sb, eb, vb,
-				missed ? "true" : "false" };
+		/*
+		 * Every period that closed since the last one evaluated, each
+		 * once (the clock may have jumped over several); none that had
+		 * closed before the database saw its first event: the first
+		 * is the one that contains the first clock reading.
+		 */
+		from = cal_period_start(cal, first, t->period);
+		if (!PQgetisnull(r, 0, 1)) {
+			ts_t last_end = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 
-			snprintf(vb, sizeof(vb), "%.17g", v);
-			if (!has)
-				q[3] = NULL;
-			r = PQexecParams(c, "INSERT INTO sla_target_periods (target, "
-			    "period_start, period_end, actual, missed) VALUES ($1, "
-			    "$2::timestamptz, $3::timestamptz, $4::float8, "
-			    "$5::boolean) ON CONFLICT DO NOTHING RETURNING 1", 5,
-			    NULL, q, NULL, NULL, 0);
-		}
-		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			*err = xasprintf("target %s: %s", t->name, pq_err(c, r));
-			PQclear(r);
-			return -1;
-		}
-		/* Another daemon evaluated it first: it published. */
-		if (PQntuples(r) == 1 && missed) {
-			out_msg_t *m = arena_alloc(a, sizeof(*m));
-
-			memset(m, 0, sizeof(*m));
-			m->type = OUT_SLA_TARGET_MISSED;
-			m->u.target_missed.target = t->name;
-			m->u.target_missed.metric = metric_names[t->metric];
-			m->u.target_missed.period_start = start;
-			m->u.target_missed.period_end = cur;
-			m->u.target_missed.goal = t->min;
-			m->u.target_missed.actual = v;
-			m->u.target_missed.team = team;
-			outbox_add(o, m);
+			if (last_end > from)
+				from = last_end;
 		}
 		PQclear(r);
+		while (from < cur) {
+			ts_t end = cal_period_end(cal, from, t->period);
+
+			if (evaluate_period(c, a, cfg, t, from, end, o, err) == -1)
+				return -1;
+			from = end;
+		}
 		ss->target_done[i] = start;
 	}
 	return 0;

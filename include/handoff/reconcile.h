@@ -27,7 +27,8 @@
  * event, unmatched_grace after its arrival on the daemon's clock.
  *
  * Lifecycle. The stage and everything order-sensitive is the fold of the
- * lead's log (every applied event but lead.upserted) sorted by
+ * lead's log (every applied event but lead.upserted, which is logged too
+ * when an SLA clock names it) sorted by
  * (occurred_at, source, id), so arrival order never matters:
  *   lead.qualified     lead/recycled/lost/disqualified -> mql (a new pass
  *                      unless from lead); ignored in mql/sal/sql/won
@@ -194,6 +195,11 @@ typedef struct recon recon_t;
  * the arena a (the batch's), which also holds everything made here.
  */
 recon_t *recon_new(arena_t *a, ts_t unmatched_grace_s);
+/*
+ * Event types that go into the lead's log although the lifecycle does not
+ * need them (EV_BIT mask): lead.upserted when an SLA clock names it.
+ */
+void recon_set_log_types(recon_t *r, uint32_t mask);
 void recon_destroy(recon_t **r);
 
 /* ---- the state the shell loads ---- */
