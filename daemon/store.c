@@ -1,12 +1,13 @@
 /*
  * The batch transaction. Events are written with COPY straight into the
- * events table inside a savepoint: in the common case, where no event of
- * the batch was seen before, that is as fast as PostgreSQL can load rows.
- * When the COPY hits the (source, event_id) unique constraint (a producer
- * resent after a crash or a lost reply), the savepoint is rolled back and
- * the batch goes through a temporary staging table and INSERT ... ON
- * CONFLICT DO NOTHING, which tells accepted from duplicate row by row.
- * Duplicates inside one batch never reach the database (batch.c).
+ * events table, as the transaction's first statement: in the common case,
+ * where no event of the batch was seen before, that is as fast as
+ * PostgreSQL can load rows. When the COPY hits the (source, event_id)
+ * unique constraint (a producer resent after a crash or a lost reply), the
+ * transaction is rolled back (it held nothing else yet) and a new one takes
+ * the batch through a temporary staging table and INSERT ... ON CONFLICT
+ * DO NOTHING, which tells accepted from duplicate row by row. Duplicates
+ * inside one batch never reach the database (batch.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -126,6 +127,17 @@ exec_ok(store_t *s, const char *sql)
 	return 0;
 }
 
+static void
+notice(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == ' '))
+		n--;
+	log_info("database: %.*s", (int)n, message);
+}
+
 int
 store_connect(store_t *s)
 {
@@ -160,6 +172,8 @@ store_connect(store_t *s)
 	val[n] = NULL;
 
 	s->conn = PQconnectdbParams(kw, val, 1);
+	/* Server notices go to our log, not raw to standard error. */
+	PQsetNoticeProcessor(s->conn, notice, NULL);
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		set_error(s, "connect", s->conn, NULL);
 		store_disconnect(s);
@@ -322,8 +336,8 @@ event_row(sbuf_t *b, const batch_item_t *it, int ord)
 }
 
 /*
- * Stores the batch's events; sets fresh[i] for the items it inserted.
- * Returns 0 or -1 (transaction aborted).
+ * Begins the batch's transaction and stores its events; sets fresh[i] for
+ * the items it inserted. Returns 0 or -1 (transaction aborted).
  */
 static int
 store_events(store_t *s, batch_t *b)
@@ -341,17 +355,20 @@ store_events(store_t *s, batch_t *b)
 		ncand++;
 	}
 	if (ncand == 0)
-		return 0;
+		return exec_ok(s, "BEGIN");
 
-	if (exec_ok(s, "SAVEPOINT events") == -1)
-		return -1;
-	r = copy_run(s, "COPY events (source, event_id, type, occurred_at, "
-	    "received_at, body) FROM STDIN");
+	/*
+	 * BEGIN travels with the COPY, one round trip for both. No savepoint:
+	 * the COPY is the first statement, so a unique violation costs only
+	 * this transaction, and the next one sorts the batch out.
+	 */
+	r = copy_run(s, "BEGIN; COPY events (source, event_id, type, "
+	    "occurred_at, received_at, body) FROM STDIN");
 	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 		PQclear(r);
 		for (size_t i = 0; i < b->n; i++)
 			s->fresh[i] = b->items[i].state != ITEM_DUPLICATE;
-		return exec_ok(s, "RELEASE SAVEPOINT events");
+		return 0;
 	}
 	if (!is_unique_violation(r)) {
 		PQclear(r);
@@ -360,7 +377,7 @@ store_events(store_t *s, batch_t *b)
 	PQclear(r);
 
 	/* Some event was stored before: sort them out one by one. */
-	if (exec_ok(s, "ROLLBACK TO SAVEPOINT events") == -1)
+	if (exec_ok(s, "ROLLBACK; BEGIN") == -1)
 		return -1;
 	sbuf_reset(&s->copybuf);
 	for (size_t i = 0; i < b->n; i++)
@@ -545,8 +562,7 @@ store_commit(store_t *s, batch_t *b, outbox_t *o, ts_t now)
 		s->freshcap = b->n * 2;
 		s->fresh = xrealloc(s->fresh, s->freshcap);
 	}
-	if (exec_ok(s, "BEGIN") == -1)
-		goto fail;
+	/* store_events begins the transaction: nothing may come before it. */
 	if (store_events(s, b) == -1)
 		goto fail;
 	if (store_rejected(s, b, s->endpoints) == -1)

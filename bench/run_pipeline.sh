@@ -1,0 +1,223 @@
+#!/bin/bash
+# The pipeline benchmark in one command (issue "the pipeline", Performance).
+#
+#   bench/run_pipeline.sh [-n EVENTS] [-r REPETITIONS] [-b BATCH_EVENTS]
+#                         [-w BATCH_WAIT_MS] [-k SEGMENTS] [-R RATE]
+#                         [-s SECONDS]
+#
+# Builds handoffd and bench_pipeline (Release, no sanitizer) into
+# build/bench, starts a private PostgreSQL with tests/pg.sh (fsync and
+# synchronous_commit on, as a production server has them), and for each
+# repetition:
+#   1. a fresh database and a fresh handoffd: EVENTS events (default
+#      1,000,000) of the realistic mix pushed through its `pull` endpoint as
+#      fast as it takes them, timed until all are committed, and the same
+#      events loaded with COPY into an empty copy of the events table, in
+#      batches of the daemon's batch size, one transaction each (the two
+#      loads take turns in SEGMENTS slices, default 10, so that other load
+#      on the machine hits both alike);
+#   2. another fresh database and handoffd: RATE events a second (default
+#      5,000) offered for SECONDS (default 20), and the daemon's p50 and p99
+#      receive-to-commit latency;
+# and prints one row of figures per repetition, then their medians. The
+# daemon's peak RSS is the larger VmHWM of its two runs. -b and -w set
+# batch.max_events and batch.max_wait_ms (default: the daemon's defaults).
+# Everything it started is stopped and removed on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+build="$src/build/bench"
+
+events=1000000
+reps=3
+batch=""
+wait_ms=""
+rate=5000
+seconds=20
+segments=10
+
+usage() {
+	sed -n '4,6p' "$0" | sed 's/^# *//' >&2
+	exit 2
+}
+
+while getopts "n:r:b:w:k:R:s:h" opt; do
+	case $opt in
+	n) events=$OPTARG ;;
+	r) reps=$OPTARG ;;
+	b) batch=$OPTARG ;;
+	w) wait_ms=$OPTARG ;;
+	k) segments=$OPTARG ;;
+	R) rate=$OPTARG ;;
+	s) seconds=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# = 0 ] || usage
+
+# The machine may be shared: its load goes into the report.
+machine_load() {
+	echo "$(cut -d' ' -f1-3 /proc/loadavg)$( [ -r /proc/pressure/cpu ] &&
+		sed -n 's/^some avg10=\([0-9.]*\).*/, cpu pressure \1%/p' /proc/pressure/cpu)"
+}
+load0=$(machine_load)
+
+echo "== building into $build (Release)" >&2
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+	-DHANDOFF_SANITIZE=OFF -DHANDOFF_TESTS=OFF >/dev/null
+cmake --build "$build" -j2 --target handoffd handoffctl bench_pipeline >/dev/null
+
+HANDOFFD="$build/handoffd"
+HANDOFFCTL="$build/handoffctl"
+BENCH="$build/bench/bench_pipeline"
+
+W=$(mktemp -d /tmp/handoff-bench.XXXXXX)
+DPID=""
+
+cleanup() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -9 "$DPID" 2>/dev/null || true
+		wait "$DPID" 2>/dev/null || true
+	fi
+	"$src/tests/pg.sh" stop "$W/pg" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+echo "== starting PostgreSQL (fsync on, synchronous_commit on)" >&2
+env -u PG_FAST "$src/tests/pg.sh" start "$W/pg"
+ADMIN=$(cat "$W/pg/conninfo")
+
+psql_admin() {
+	PGOPTIONS="-c client_min_messages=warning" psql "$ADMIN" \
+		-v ON_ERROR_STOP=1 -qAt "$@"
+}
+
+echo "   $(psql_admin -c "SELECT 'fsync=' || current_setting('fsync') || \
+', synchronous_commit=' || current_setting('synchronous_commit') || \
+', shared_buffers=' || current_setting('shared_buffers') || \
+', max_wal_size=' || current_setting('max_wal_size')")" >&2
+
+ctl() {
+	"$HANDOFFCTL" -e "ipc://$W/control.sock" "$@"
+}
+
+# daemon_start DB: a handoffd on database DB, ingest and publish on
+# ephemeral ports, control on an ipc socket; sets DPID and PULL.
+daemon_start() {
+	local db=$1 extra="" st
+	if [ -n "$batch$wait_ms" ]; then
+		extra="batch = { ${batch:+max_events = $batch; }${wait_ms:+max_wait_ms = $wait_ms; }"
+		if [ -n "$batch" ] && [ "$batch" -gt 20000 ]; then
+			extra="$extra buffer_events = $batch; "
+		fi
+		extra="$extra};"
+	fi
+	cat >"$W/handoffd.conf" <<CONF
+database = { conninfo = "$ADMIN dbname=$db"; };
+bus = {
+  ingest = (
+    { kind = "pull";   endpoint = "tcp://127.0.0.1:*"; },
+    { kind = "router"; endpoint = "tcp://127.0.0.1:*"; }
+  );
+  publish = "tcp://127.0.0.1:*";
+  control = "ipc://$W/control.sock";
+};
+log = { level = "info"; };
+$extra
+CONF
+	"$HANDOFFD" -c "$W/handoffd.conf" 2>>"$W/handoffd.log" &
+	DPID=$!
+	for _ in $(seq 1 400); do
+		if st=$(ctl -t 0.5 status 2>/dev/null) &&
+			grep -q '"database":"connected"' <<<"$st"; then
+			PULL=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["endpoints"]["ingest"][0])' <<<"$st")
+			return 0
+		fi
+		kill -0 "$DPID" 2>/dev/null || {
+			tail -n 20 "$W/handoffd.log" >&2
+			echo "handoffd exited during start-up" >&2
+			exit 1
+		}
+		sleep 0.05
+	done
+	echo "handoffd not ready within 20 s" >&2
+	exit 1
+}
+
+daemon_stop() {
+	local rc=0
+	kill -TERM "$DPID"
+	wait "$DPID" || rc=$?
+	DPID=""
+	[ "$rc" = 0 ] || { echo "handoffd exited $rc" >&2; exit 1; }
+}
+
+# kv KEY LINE: the value of KEY=... in a RESULT line.
+kv() {
+	tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"
+}
+
+declare -a R_EPS R_COPY R_RATIO R_P50 R_P99 R_RSS R_SAT99
+for rep in $(seq 1 "$reps"); do
+	echo "== repetition $rep of $reps: throughput, $events events" >&2
+	psql_admin -c "DROP DATABASE IF EXISTS bench_tp WITH (FORCE)" \
+		-c "CREATE DATABASE bench_tp"
+	daemon_start bench_tp
+	"$BENCH" throughput -e "ipc://$W/control.sock" -p "$PULL" \
+		-d "$ADMIN dbname=bench_tp" -n "$events" -k "$segments" \
+		-P "$DPID" ${batch:+-b "$batch"} | tee "$W/phase.out" >&2
+	out=$(grep '^RESULT' "$W/phase.out")
+	daemon_stop
+	psql_admin -c "DROP DATABASE bench_tp WITH (FORCE)"
+	R_EPS[rep]=$(kv daemon_eps "$out")
+	R_COPY[rep]=$(kv copy_rps "$out")
+	R_RATIO[rep]=$(kv ratio "$out")
+	R_SAT99[rep]=$(kv sat_p99_ms "$out")
+	rss1=$(kv rss_kib "$out")
+
+	echo "== repetition $rep of $reps: latency, $rate events/s for $seconds s" >&2
+	psql_admin -c "DROP DATABASE IF EXISTS bench_lat WITH (FORCE)" \
+		-c "CREATE DATABASE bench_lat"
+	daemon_start bench_lat
+	"$BENCH" latency -e "ipc://$W/control.sock" -p "$PULL" \
+		-d "$ADMIN dbname=bench_lat" -r "$rate" -s "$seconds" \
+		-P "$DPID" | tee "$W/phase.out" >&2
+	out=$(grep '^RESULT' "$W/phase.out")
+	daemon_stop
+	psql_admin -c "DROP DATABASE bench_lat WITH (FORCE)"
+	R_P50[rep]=$(kv p50_ms "$out")
+	R_P99[rep]=$(kv p99_ms "$out")
+	rss2=$(kv rss_kib "$out")
+	R_RSS[rep]=$(( rss1 > rss2 ? rss1 : rss2 ))
+done
+
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+row() {
+	printf '%-8s %14s %12s %7s %13s %13s %11s %12s\n' "$@"
+}
+
+echo
+echo "handoff pipeline benchmark: $events events, batch.max_events=${batch:-default}, batch.max_wait_ms=${wait_ms:-default}, $(nproc) cores"
+echo "machine: load average at start $load0, at end $(machine_load)"
+row run "committed ev/s" "COPY rows/s" ratio "p50 ms @${rate}" "p99 ms @${rate}" "peak RSS MiB" "p99 ms sat."
+for rep in $(seq 1 "$reps"); do
+	row "$rep" "${R_EPS[rep]}" "${R_COPY[rep]}" "${R_RATIO[rep]}" \
+		"${R_P50[rep]}" "${R_P99[rep]}" \
+		"$(awk -v k="${R_RSS[rep]}" 'BEGIN { printf "%.1f", k / 1024 }')" \
+		"${R_SAT99[rep]}"
+done
+row median "$(median "${R_EPS[@]}")" "$(median "${R_COPY[@]}")" \
+	"$(median "${R_RATIO[@]}")" "$(median "${R_P50[@]}")" \
+	"$(median "${R_P99[@]}")" \
+	"$(awk -v k="$(median "${R_RSS[@]}")" 'BEGIN { printf "%.1f", k / 1024 }')" \
+	"$(median "${R_SAT99[@]}")"
+echo "goals: the pipeline (issue 3): ratio >= 0.6, p99 <= 20 ms at 5,000/s, peak RSS <= 50 MiB;"
+echo "       with the domain logic (issue 4): ratio >= 0.4, peak RSS <= 64 MiB"
+echo "(p99 ms sat.: the daemon's receive-to-commit p99 while saturated, last 65,536 events)"
