@@ -1353,8 +1353,12 @@ recon_apply(recon_t *r, outbox_t *o)
 		recon_lead_t *l = a->lead;
 
 		l->dirty = true;
-		if (e->occurred_at < l->first_seen || l->first_seen == 0)
+		if (e->occurred_at < l->first_seen || l->first_seen == 0) {
 			l->first_seen = e->occurred_at;
+			l->refold = true;
+		}
+		if (l->is_new)
+			l->refold = true;
 		if (e->type == EV_LEAD_UPSERTED || e->type == EV_LEAD_QUALIFIED)
 			merge_profile(r, l, e);
 		if (e->type != EV_LEAD_UPSERTED ||
@@ -1362,6 +1366,7 @@ recon_apply(recon_t *r, outbox_t *o)
 			recon_log_t x = log_entry(e);
 
 			log_push(l, &x);
+			l->refold = true;
 		}
 		if (e->type == EV_DEAL_OPENED || e->type == EV_DEAL_STAGE_CHANGED ||
 		    e->type == EV_DEAL_CLOSED)

@@ -703,7 +703,8 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		pgcopy_sep(&rs->buf);
 		pgcopy_ts(&rs->buf, l->first_seen);
 		pgcopy_end(&rs->buf);
-		nhist += l->nhist;
+		if (l->refold)
+			nhist += l->nhist;
 	}
 	sbuf_free(&p);
 	sbuf_free(&at);
@@ -745,7 +746,8 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		for (size_t i = 0; i < n; i++) {
 			const recon_lead_t *l = ls[i];
 
-			if (!l->dirty)
+			/* A profile-only change leaves the history as it is. */
+			if (!l->dirty || !l->refold)
 				continue;
 			sbuf_printf(&rs->arr[0], "%s%lld", f ? "" : ",",
 			    (long long)l->id);

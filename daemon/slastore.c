@@ -300,8 +300,9 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 	}
 	sbuf_reset(&ss->a1);
 	sbuf_addc(&ss->a1, '{');
+	/* Cycles change only with the lead's log: skip profile-only leads. */
 	for (size_t i = 0; i < n; i++)
-		if (leads[i]->dirty) {
+		if (leads[i]->dirty && leads[i]->refold) {
 			sbuf_printf(&ss->a1, "%s%lld", nd ? "," : "",
 			    (long long)leads[i]->id);
 			nd++;
@@ -344,7 +345,7 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 		const char *segment;
 		size_t tc;
 
-		if (!l->dirty)
+		if (!l->dirty || !l->refold)
 			continue;
 		segment = field_plain(a, l, "segment");
 		tc = team_calendar(cfg, l->team);

@@ -135,6 +135,8 @@ typedef struct {
 	/* Bookkeeping of the batch. */
 	bool is_new;        /* created by this batch: INSERT, not UPDATE */
 	bool dirty;         /* changed: write back */
+	bool refold;        /* its log or first_seen changed: the history and
+	                     * SLA cycles must be recomputed and rewritten */
 	bool log_loaded;    /* the shell gave its stored log */
 	recon_log_t *log;   /* stored entries, then the batch's */
 	size_t nlog, logcap;
