@@ -213,12 +213,21 @@ load_identities(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a,
 	p[4] = rs->arr[4].s;
 	p[5] = rs->arr[5].s;
 	res = query(rs, c,
-	    "SELECT kind, value, lead_id FROM lead_identities WHERE "
-	    "(kind = 'mkt' AND value = ANY($1::text[])) OR "
-	    "(kind = 'crm' AND value = ANY($2::text[])) OR "
-	    "(kind = 'email' AND value = ANY($3::text[])) "
-	    "UNION ALL SELECT 'key', lead_key, id FROM leads "
-	    "WHERE lead_key = ANY($4::text[])", 4, p);
+	    /*
+	     * One join per kind against the keys, each an index probe of the
+	     * primary key: an OR of "= ANY" lets the planner choose a scan of
+	     * the whole table, whose cost grows with every batch.
+	     */
+	    "SELECT i.kind, i.value, i.lead_id FROM unnest($1::text[]) k(v) "
+	    "JOIN lead_identities i ON i.kind = 'mkt' AND i.value = k.v "
+	    "UNION ALL SELECT i.kind, i.value, i.lead_id FROM "
+	    "unnest($2::text[]) k(v) JOIN lead_identities i "
+	    "ON i.kind = 'crm' AND i.value = k.v "
+	    "UNION ALL SELECT i.kind, i.value, i.lead_id FROM "
+	    "unnest($3::text[]) k(v) JOIN lead_identities i "
+	    "ON i.kind = 'email' AND i.value = k.v "
+	    "UNION ALL SELECT 'key', l.lead_key, l.id FROM unnest($4::text[]) "
+	    "k(v) JOIN leads l ON l.lead_key = k.v", 4, p);
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
