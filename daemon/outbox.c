@@ -3,6 +3,7 @@
  * itself is the loop's (it owns the socket); storing is the store's.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "handoff/outbox.h"
 #include "handoff/util.h"
@@ -43,6 +44,17 @@ outbox_add(outbox_t *o, const out_msg_t *m)
 		    sizeof(*o->pending));
 	}
 	o->pending[o->npending++] = m;
+}
+
+void
+outbox_insert(outbox_t *o, size_t pos, const out_msg_t *m)
+{
+	if (pos > o->npending)
+		pos = o->npending;
+	outbox_add(o, m);
+	memmove(&o->pending[pos + 1], &o->pending[pos],
+	    (o->npending - 1 - pos) * sizeof(*o->pending));
+	o->pending[pos] = m;
 }
 
 void

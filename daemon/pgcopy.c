@@ -116,6 +116,10 @@ pgcopy_array(sbuf_t *b, const char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			sbuf_addc(b, ',');
+		if (v[i] == NULL) {
+			sbuf_adds(b, "NULL");
+			continue;
+		}
 		sbuf_addc(b, '"');
 		for (const char *p = v[i]; *p; p++) {
 			if (*p == '"' || *p == '\\')

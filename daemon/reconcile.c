@@ -1173,6 +1173,8 @@ cmp_log(const void *a, const void *b)
 
 	if (x->occurred_at != y->occurred_at)
 		return x->occurred_at < y->occurred_at ? -1 : 1;
+	if ((x->made != RECON_MADE_NONE) != (y->made != RECON_MADE_NONE))
+		return x->made != RECON_MADE_NONE ? 1 : -1;
 	if ((c = strcmp(x->source, y->source)) != 0)
 		return c;
 	return strcmp(x->event_id, y->event_id);
@@ -1219,13 +1221,26 @@ fold(recon_lead_t *l)
 	start.occurred_at = l->first_seen;
 	enter(l, STAGE_LEAD, &start, false);
 	l->owner = NULL;
+	l->team = NULL;
 	l->touches = 0;
 	l->first_touch_at = l->connected_at = 0;
 
 	for (size_t i = 0; i < l->nlog; i++) {
-		const recon_log_t *e = &l->log[i];
+		recon_log_t *e = &l->log[i];
 		recon_stage_t s = l->stage;
 
+		e->prev_owner = l->owner;
+		if (e->made != RECON_MADE_NONE) {
+			/* Routing: an assignment without an owner (no rep was
+			 * available) still names the team. */
+			if (e->team != NULL)
+				l->team = e->team;
+			/* A reassignment to nobody unassigns (the rep went
+			 * away and nobody could take the lead). */
+			if (e->owner != NULL || e->made == RECON_MADE_REASSIGNED)
+				l->owner = e->owner;
+			continue;
+		}
 		switch (e->type) {
 		case EV_LEAD_QUALIFIED:
 			if (s == STAGE_LEAD || s == STAGE_RECYCLED ||
@@ -1397,6 +1412,191 @@ recon_apply(recon_t *r, outbox_t *o)
 		}
 	}
 	return 0;
+}
+
+/* ---- after the fold: routing's entries and what depends on them ---- */
+
+static const char *const made_names[] = {
+	[RECON_MADE_ASSIGNED] = "handoff.assigned",
+	[RECON_MADE_REASSIGNED] = "handoff.reassigned",
+};
+
+const char *
+recon_log_type_name(const recon_log_t *e)
+{
+	if (e->made != RECON_MADE_NONE)
+		return made_names[e->made];
+	return ev_type_name(e->type);
+}
+
+int
+recon_log_type_parse(const char *s, size_t n, recon_log_t *e)
+{
+	int t;
+
+	for (int m = RECON_MADE_ASSIGNED; m <= RECON_MADE_REASSIGNED; m++)
+		if (strlen(made_names[m]) == n && memcmp(made_names[m], s, n) == 0) {
+			e->made = (recon_made_t)m;
+			e->type = EV__COUNT;
+			return 0;
+		}
+	if ((t = ev_type_from_name(s, n)) < 0)
+		return -1;
+	e->made = RECON_MADE_NONE;
+	e->type = (ev_type_t)t;
+	return 0;
+}
+
+void
+recon_touch(recon_t *r, int64_t lead_id)
+{
+	(void)lead_ref(r, lead_id);
+}
+
+recon_lead_t *
+recon_lead(recon_t *r, int64_t lead_id)
+{
+	return lead_get(r, lead_id);
+}
+
+void
+recon_refold(recon_t *r, recon_lead_t *l)
+{
+	l->dirty = true;
+	l->refold = true;
+	set_email(r, l);
+	fold(l);
+}
+
+void
+recon_add_made(recon_t *r, recon_lead_t *l, recon_made_t made, ts_t at,
+    const char *owner, const char *team, const char *reason,
+    const char *outcome)
+{
+	recon_log_t x;
+	char id[64];
+
+	memset(&x, 0, sizeof(x));
+	x.occurred_at = at;
+	x.source = RECON_SOURCE;
+	/* The log only grows, so its length makes the id unique. */
+	snprintf(id, sizeof(id), "%s:%zu", made == RECON_MADE_ASSIGNED ?
+	    "assigned" : "reassigned", l->nlog + 1);
+	x.event_id = astr(r->a, id);
+	x.type = EV__COUNT;
+	x.made = made;
+	x.owner = owner;
+	x.team = team;
+	x.reason = reason;
+	x.outcome = outcome;
+	log_push(l, &x);
+	recon_refold(r, l);
+}
+
+void
+recon_finish(recon_t *r, outbox_t *o)
+{
+	for (size_t i = 0; i < r->leadlist.n; i++) {
+		recon_lead_t *l = r->leadlist.v[i];
+
+		if (!l->dirty)
+			continue;
+		for (size_t k = 0; k < l->nlog; k++) {
+			const recon_log_t *e = &l->log[k];
+			out_msg_t *m;
+
+			if (e->stored || e->made != RECON_MADE_NONE ||
+			    e->type != EV_SALES_REASSIGNED)
+				continue;
+			m = arena_alloc(r->a, sizeof(*m));
+			memset(m, 0, sizeof(*m));
+			m->type = OUT_HANDOFF_REASSIGNED;
+			m->u.reassigned.lead_key = l->lead_key;
+			m->u.reassigned.from = e->prev_owner;
+			m->u.reassigned.to = e->owner;
+			m->u.reassigned.team = e->team != NULL ? e->team : l->team;
+			m->u.reassigned.why = OUT_WHY_CRM;
+			outbox_add(o, m);
+		}
+	}
+}
+
+/* Unescapes the JSON string literal s[0..n) (quotes included). */
+static char *
+json_unescape(arena_t *a, const char *s, size_t n)
+{
+	char *out = arena_alloc(a, n + 1), *p = out;
+
+	for (size_t i = 1; i + 1 < n; i++) {
+		unsigned long cp;
+
+		if (s[i] != '\\') {
+			*p++ = s[i];
+			continue;
+		}
+		i++;
+		switch (s[i]) {
+		case 'b': *p++ = '\b'; break;
+		case 'f': *p++ = '\f'; break;
+		case 'n': *p++ = '\n'; break;
+		case 'r': *p++ = '\r'; break;
+		case 't': *p++ = '\t'; break;
+		case 'u':
+			if (i + 4 >= n)
+				goto done;
+			cp = strtoul((char[5]){ s[i + 1], s[i + 2], s[i + 3],
+			    s[i + 4], 0 }, NULL, 16);
+			i += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < n &&
+			    s[i + 1] == '\\' && s[i + 2] == 'u') {
+				unsigned long lo = strtoul((char[5]){ s[i + 3],
+				    s[i + 4], s[i + 5], s[i + 6], 0 }, NULL, 16);
+
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+			if (cp < 0x80) {
+				*p++ = (char)cp;
+			} else if (cp < 0x800) {
+				*p++ = (char)(0xc0 | (cp >> 6));
+				*p++ = (char)(0x80 | (cp & 0x3f));
+			} else if (cp < 0x10000) {
+				*p++ = (char)(0xe0 | (cp >> 12));
+				*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+				*p++ = (char)(0x80 | (cp & 0x3f));
+			} else {
+				*p++ = (char)(0xf0 | (cp >> 18));
+				*p++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+				*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+				*p++ = (char)(0x80 | (cp & 0x3f));
+			}
+			break;
+		default: /* '"', '\\', '/' */
+			*p++ = s[i];
+			break;
+		}
+	}
+done:
+	*p = '\0';
+	return out;
+}
+
+const char *
+recon_field_plain(arena_t *a, const recon_lead_t *l, const char *name)
+{
+	for (size_t i = 0; i < l->nfields; i++)
+		if (strcmp(l->fields[i].name, name) == 0) {
+			const char *v = l->fields[i].value;
+			size_t n;
+
+			if (v == NULL)
+				return NULL;
+			n = strlen(v);
+			if (n >= 2 && v[0] == '"')
+				return json_unescape(a, v, n);
+			return v;
+		}
+	return NULL;
 }
 
 /* ---- results ---- */

@@ -17,6 +17,7 @@
 #include "handoff/pgcopy.h"
 #include "handoff/recstore.h"
 #include "handoff/reconcile.h"
+#include "handoff/routestore.h"
 #include "handoff/slastore.h"
 
 #define PENDING_ROUNDS 8
@@ -31,6 +32,11 @@ struct recstore {
 	bool clock_loaded;
 	char *err;
 	sbuf_t buf, arr[6];
+	/* After a reload: reps it set away, whose open MQLs move (SPEC §4),
+	 * and whether the unroutable waiting leads are tried again. */
+	char **away;
+	size_t naway;
+	bool retry_unroutable;
 };
 
 recstore_t *
@@ -67,8 +73,23 @@ recstore_destroy(recstore_t **p)
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
 		sbuf_free(&rs->arr[i]);
 	free(rs->err);
+	for (size_t i = 0; i < rs->naway; i++)
+		free(rs->away[i]);
+	free(rs->away);
 	free(rs);
 	*p = NULL;
+}
+
+/* Whether rep id is an available (not away) rep of some team of cfg. */
+static bool
+rep_present(const cfg_t *cfg, const char *id)
+{
+	for (size_t t = 0; t < cfg->nteams; t++)
+		for (size_t k = 0; k < cfg->teams[t].nreps; k++)
+			if (strcmp(cfg->teams[t].reps[k].id, id) == 0 &&
+			    !cfg->teams[t].reps[k].away)
+				return true;
+	return false;
 }
 
 int
@@ -76,6 +97,31 @@ recstore_set_config(recstore_t *rs, const cfg_t *cfg, char **err)
 {
 	if (slastore_set_config(rs->sla, cfg, err) == -1)
 		return -1;
+	/*
+	 * Reps that were available and are now away (or gone): their open,
+	 * unaccepted MQLs are reassigned in the next batch.
+	 */
+	if (rs->cfg != NULL && rs->cfg != cfg) {
+		const cfg_t *old = rs->cfg;
+
+		for (size_t t = 0; t < old->nteams; t++)
+			for (size_t k = 0; k < old->teams[t].nreps; k++) {
+				const char *id = old->teams[t].reps[k].id;
+				bool dup = false;
+
+				if (old->teams[t].reps[k].away ||
+				    rep_present(cfg, id))
+					continue;
+				for (size_t i = 0; i < rs->naway; i++)
+					dup = dup || strcmp(rs->away[i], id) == 0;
+				if (dup)
+					continue;
+				rs->away = xreallocarray(rs->away, rs->naway + 1,
+				    sizeof(*rs->away));
+				rs->away[rs->naway++] = xstrdup(id);
+			}
+		rs->retry_unroutable = true;
+	}
 	rs->cfg = cfg;
 	return 0;
 }
@@ -525,16 +571,14 @@ load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
 		recon_log_t e;
-		int t = ev_type_from_name(PQgetvalue(res, i, 4),
-		    (size_t)PQgetlength(res, i, 4));
 
-		if (t < 0)
-			continue;
 		memset(&e, 0, sizeof(e));
+		if (recon_log_type_parse(PQgetvalue(res, i, 4),
+		    (size_t)PQgetlength(res, i, 4), &e) == -1)
+			continue;
 		e.occurred_at = getll(res, i, 1);
 		e.source = getstr(a, res, i, 2);
 		e.event_id = getstr(a, res, i, 3);
-		e.type = (ev_type_t)t;
 		e.owner = getstr(a, res, i, 5);
 		e.team = getstr(a, res, i, 6);
 		e.reason = getstr(a, res, i, 7);
@@ -613,22 +657,6 @@ profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 	sbuf_addc(at, '}');
 }
 
-/* A profile field's value without JSON quotes (NULL when absent). */
-static const char *
-field_plain(arena_t *a, const recon_lead_t *l, const char *name)
-{
-	for (size_t i = 0; i < l->nfields; i++)
-		if (strcmp(l->fields[i].name, name) == 0) {
-			const char *v = l->fields[i].value;
-			size_t n = strlen(v);
-
-			if (n >= 2 && v[0] == '"')
-				return arena_strndup(a, v + 1, n - 2);
-			return v;
-		}
-	return NULL;
-}
-
 static int
 write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 {
@@ -695,13 +723,13 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		pgcopy_sep(&rs->buf);
 		pgcopy_text(&rs->buf, at.s, at.len);
 		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, field_plain(a, l, "segment"));
+		pgcopy_str(&rs->buf, recon_field_plain(a, l, "segment"));
 		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, field_plain(a, l, "country"));
+		pgcopy_str(&rs->buf, recon_field_plain(a, l, "country"));
 		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, field_plain(a, l, "campaign"));
+		pgcopy_str(&rs->buf, recon_field_plain(a, l, "campaign"));
 		pgcopy_sep(&rs->buf);
-		score = field_plain(a, l, "score");
+		score = recon_field_plain(a, l, "score");
 		pgcopy_str(&rs->buf, score);
 		pgcopy_sep(&rs->buf);
 		pgcopy_int(&rs->buf, l->touches);
@@ -828,7 +856,7 @@ write_log(recstore_t *rs, PGconn *c, recon_t *r)
 			pgcopy_sep(&rs->buf);
 			pgcopy_str(&rs->buf, e->event_id);
 			pgcopy_sep(&rs->buf);
-			pgcopy_str(&rs->buf, ev_type_name(e->type));
+			pgcopy_str(&rs->buf, recon_log_type_name(e));
 			pgcopy_sep(&rs->buf);
 			pgcopy_str(&rs->buf, e->owner);
 			pgcopy_sep(&rs->buf);
@@ -1140,6 +1168,94 @@ advance_clock(recstore_t *rs, PGconn *c, const batch_item_t *const *acc,
 	return 0;
 }
 
+/*
+ * Second rounds of a batch: leads the batch had no event for, moved to
+ * another rep by an escalation (to = "reassign") or because their rep went
+ * away, then written and their clocks refolded like the first round's.
+ * An escalation that a refold publishes may ask for another round; the
+ * rounds are bounded.
+ */
+static int
+reassign_round(recstore_t *rs, PGconn *c, arena_t *a, routestore_t *rt,
+    const routestore_move_t *mv, size_t n, out_why_t why, ts_t now,
+    outbox_t *o)
+{
+	recon_t *r = recon_new(a, rs->cfg->unmatched_grace_s);
+	char *err = NULL;
+	size_t nl;
+	recon_lead_t **ls;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		recon_touch(r, mv[i].lead_id);
+	if (load_leads(rs, c, r, a) == -1)
+		goto out;
+	ls = recon_leads(r, &nl);
+	for (size_t i = 0; i < nl; i++)
+		if (ls[i]->log_loaded)
+			recon_refold(r, ls[i]);
+	if (routestore_reassign(rt, c, r, mv, n, why, o, &err) == -1) {
+		seterr(rs, err);
+		goto out;
+	}
+	if (write_leads(rs, c, r, a) == -1 || write_log(rs, c, r) == -1)
+		goto out;
+	ls = recon_leads(r, &nl);
+	if (slastore_apply(rs->sla, c, a, ls, nl, now, o, &err) == -1) {
+		seterr(rs, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	recon_destroy(&r);
+	return rc;
+}
+
+/* Open, unaccepted MQLs of the reps a reload set away (SPEC §4). */
+static int
+away_moves(recstore_t *rs, PGconn *c, arena_t *a, ts_t now,
+    routestore_move_t **mv, size_t *n)
+{
+	sbuf_t arr;
+	const char *p[1];
+	PGresult *res;
+
+	*n = 0;
+	sbuf_init(&arr);
+	pgcopy_array(&arr, (const char *const *)rs->away, rs->naway);
+	p[0] = arr.s;
+	res = query(rs, c, "SELECT id FROM leads WHERE owner = ANY($1::text[]) "
+	    "AND stage = 'mql' ORDER BY id", 1, p);
+	sbuf_free(&arr);
+	if (res == NULL)
+		return -1;
+	*mv = arena_alloc(a, ((size_t)PQntuples(res) + 1) * sizeof(**mv));
+	for (int i = 0; i < PQntuples(res); i++) {
+		(*mv)[i].lead_id = getll(res, i, 0);
+		(*mv)[i].clock = NULL;
+		(*mv)[i].at = now;
+	}
+	*n = (size_t)PQntuples(res);
+	PQclear(res);
+	return 0;
+}
+
+static int
+route_batch(recstore_t *rs, PGconn *c, arena_t *a, recon_t *r,
+    routestore_t *rt, ts_t now, outbox_t *o)
+{
+	char *err = NULL;
+
+	if (routestore_prepare(rt, c, r, rs->retry_unroutable, &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	if (load_leads(rs, c, r, a) == -1)
+		return -1;
+	routestore_route(rt, r, now, o);
+	return 0;
+}
+
 int
 recstore_hook(void *arg, PGconn *c, batch_t *b,
     const batch_item_t *const *acc, size_t n, outbox_t *o)
@@ -1150,6 +1266,8 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	recon_result_t *res;
 	recon_keys_t keys;
 	recon_t *r;
+	routestore_t *rt;
+	bool routing = routestore_enabled(rs->cfg);
 	ts_t now;
 	int rc = -1;
 
@@ -1164,6 +1282,7 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 		ev[i] = &acc[i]->ev;
 	res = arena_alloc(a, (n + 1) * sizeof(*res));
 	r = recon_new(a, rs->cfg->unmatched_grace_s);
+	rt = routestore_new(rs->cfg, a);
 	{
 		uint32_t mask = 0;
 
@@ -1191,6 +1310,9 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 		goto out;
 	if (recon_apply(r, o) == -1)
 		goto out;
+	if (routing && route_batch(rs, c, a, r, rt, now, o) == -1)
+		goto out;
+	recon_finish(r, o);
 	if (write_leads(rs, c, r, a) == -1 ||
 	    write_log(rs, c, r) == -1 ||
 	    write_identities(rs, c, r) == -1 ||
@@ -1198,14 +1320,60 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	    write_pending(rs, c, r) == -1)
 		goto out;
 	{
-		size_t nl;
+		size_t nl, pos = o->npending;
 		recon_lead_t **ls = recon_leads(r, &nl);
 		char *err = NULL;
 
-		if (slastore_apply(rs->sla, c, a, ls, nl, now, o, &err) == -1 ||
-		    slastore_due(rs->sla, c, a, now, o, &err) == -1 ||
-		    (now != 0 && slastore_targets(rs->sla, c, a, now, o,
-		    &err) == -1)) {
+		if (slastore_apply(rs->sla, c, a, ls, nl, now, o, &err) == -1) {
+			seterr(rs, err);
+			goto out;
+		}
+		/* handoff.assigned, with its due times, before the alerts. */
+		routestore_announce(rt, o, pos);
+		if (slastore_due(rs->sla, c, a, now, o, &err) == -1) {
+			seterr(rs, err);
+			goto out;
+		}
+	}
+	if (routing && rs->naway > 0 && rs->cfg->reassign_away) {
+		routestore_move_t *mv;
+		size_t nm;
+
+		if (away_moves(rs, c, a, now, &mv, &nm) == -1 ||
+		    (nm > 0 && reassign_round(rs, c, a, rt, mv, nm,
+		    OUT_WHY_REP_AWAY, now, o) == -1))
+			goto out;
+	}
+	for (int round = 0; round < PENDING_ROUNDS; round++) {
+		size_t nq;
+		const slastore_reassign_t *q = slastore_reassigns(rs->sla, &nq);
+		routestore_move_t *mv;
+
+		if (nq == 0 || !routing)
+			break;
+		mv = arena_alloc(a, nq * sizeof(*mv));
+		for (size_t i = 0; i < nq; i++) {
+			mv[i].lead_id = q[i].lead_id;
+			mv[i].clock = q[i].clock;
+			mv[i].at = q[i].at;
+		}
+		if (reassign_round(rs, c, a, rt, mv, nq, OUT_WHY_SLA_ESCALATION,
+		    now, o) == -1)
+			goto out;
+	}
+	if (routing) {
+		char *err = NULL;
+
+		if (routestore_write(rt, c, &err) == -1) {
+			seterr(rs, err);
+			goto out;
+		}
+	}
+	{
+		char *err = NULL;
+
+		if (now != 0 && slastore_targets(rs->sla, c, a, now, o,
+		    &err) == -1) {
 			seterr(rs, err);
 			goto out;
 		}
@@ -1213,7 +1381,13 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	if (unmatched_due(rs, c, a, now, o) == -1)
 		goto out;
 	rc = 0;
+	/* The reload's work is done (if this transaction commits). */
+	rs->retry_unroutable = false;
+	for (size_t i = 0; i < rs->naway; i++)
+		free(rs->away[i]);
+	rs->naway = 0;
 out:
+	routestore_destroy(&rt);
 	recon_destroy(&r);
 	return rc;
 }

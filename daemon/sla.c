@@ -171,9 +171,26 @@ sla_fold(const cfg_t *cfg, const cfg_clock_t *clock, cal_t *const *cals,
 	for (size_t i = 0; i < nlog; i++) {
 		uint32_t bit = EV_BIT(log[i].type);
 		ts_t t = log[i].occurred_at;
+		bool restart = log[i].made == RECON_MADE_REASSIGNED &&
+		    log[i].outcome != NULL && log[i].reason != NULL &&
+		    strcmp(log[i].outcome, "sla_escalation") == 0 &&
+		    strcmp(log[i].reason, clock->name) == 0;
 
+		if (restart && open != NULL) {
+			/*
+			 * Reassigned by this clock's escalation: the breached
+			 * cycle closes, stays counted as breached, and no
+			 * sla.resolved follows for it (SPEC §4).
+			 */
+			if (s.v[s.n - 1].to == 0)
+				s.v[s.n - 1].to = t;
+			open->stopped_at = t;
+			finish(clock, cals, open, &s, false, now);
+			open->done |= SLA_BIT_RESOLVED;
+			open = NULL;
+		}
 		if (open == NULL) {
-			if (!(clock->start & bit) || n == max)
+			if ((!(clock->start & bit) && !restart) || n == max)
 				continue;
 			open = &out[n++];
 			memset(open, 0, sizeof(*open));
@@ -192,6 +209,8 @@ sla_fold(const cfg_t *cfg, const cfg_clock_t *clock, cal_t *const *cals,
 			seg_push(&s, t);
 			continue;
 		}
+		if (log[i].made != RECON_MADE_NONE)
+			continue;
 		if ((clock->stop & bit) || (clock->cancel & bit)) {
 			if (s.v[s.n - 1].to == 0)
 				s.v[s.n - 1].to = t;

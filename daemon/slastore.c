@@ -26,6 +26,8 @@ struct slastore {
 	size_t ncals;
 	ts_t next_due;     /* earliest next_alert_at, 0 when none */
 	sbuf_t buf, a1;
+	slastore_reassign_t *reassign; /* escalations to = "reassign" */
+	size_t nreassign, reassigncap;
 };
 
 static void
@@ -85,6 +87,7 @@ slastore_destroy(slastore_t **p)
 	ss = *p;
 	cals_free(ss);
 	free(ss->target_done);
+	free(ss->reassign);
 	sbuf_free(&ss->buf);
 	sbuf_free(&ss->a1);
 	free(ss);
@@ -133,8 +136,8 @@ manager_of(const cfg_t *cfg, const char *team)
 /* Queues the messages of the owed alerts of c; returns the new done. */
 static uint32_t
 publish(slastore_t *ss, arena_t *a, const cfg_clock_t *clock,
-    const sla_cycle_t *c, const char *lead_key, const char *owner,
-    const char *team, ts_t now, outbox_t *o)
+    const sla_cycle_t *c, int64_t lead_id, const char *lead_key,
+    const char *owner, const char *team, ts_t now, outbox_t *o)
 {
 	sla_alert_t al[SLA_MAX_WARN + SLA_MAX_ESC + 4];
 	size_t n = sla_due_alerts(c, now, ss->cfg->lateness_s * TS_USEC, al,
@@ -177,6 +180,21 @@ publish(slastore_t *ss, arena_t *a, const cfg_clock_t *clock,
 			m->u.escalated.level = al[i].index + 1;
 			m->u.escalated.to = to;
 			m->u.escalated.overdue_s = e->after_s;
+			if (e->kind == ESC_REASSIGN) {
+				slastore_reassign_t *q;
+
+				if (ss->nreassign == ss->reassigncap) {
+					ss->reassigncap = ss->reassigncap ?
+					    ss->reassigncap * 2 : 16;
+					ss->reassign = xreallocarray(ss->reassign,
+					    ss->reassigncap, sizeof(*ss->reassign));
+				}
+				q = &ss->reassign[ss->nreassign++];
+				q->lead_id = lead_id;
+				q->clock = clock->name;
+				q->cycle = c->cycle;
+				q->at = al[i].at;
+			}
 			break;
 		}
 		case SLA_ALERT_RESOLVED:
@@ -265,19 +283,26 @@ col(arena_t *a, const PGresult *r, int row, int c)
 	    (size_t)PQgetlength(r, row, c));
 }
 
-static const char *
-field_plain(arena_t *a, const recon_lead_t *l, const char *name)
+/* Notes a running cycle's due time on its lead, for handoff.assigned. */
+static void
+due_add(arena_t *a, recon_lead_t *l, const char *clock, ts_t due)
 {
-	for (size_t i = 0; i < l->nfields; i++)
-		if (strcmp(l->fields[i].name, name) == 0) {
-			const char *v = l->fields[i].value;
-			size_t n = strlen(v);
+	out_due_t *d = arena_alloc(a, (l->ndue + 1) * sizeof(*d));
 
-			if (n >= 2 && v[0] == '"')
-				return arena_strndup(a, v + 1, n - 2);
-			return v;
-		}
-	return NULL;
+	if (l->ndue > 0)
+		memcpy(d, l->due, l->ndue * sizeof(*d));
+	d[l->ndue].clock = clock;
+	d[l->ndue].due = due;
+	l->due = d;
+	l->ndue++;
+}
+
+const slastore_reassign_t *
+slastore_reassigns(slastore_t *ss, size_t *n)
+{
+	*n = ss->nreassign;
+	ss->nreassign = 0;
+	return ss->reassign;
 }
 
 int
@@ -341,13 +366,14 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 
 	sbuf_reset(&ss->buf);
 	for (size_t i = 0; i < n; i++) {
-		const recon_lead_t *l = leads[i];
+		recon_lead_t *l = leads[i];
 		const char *segment;
 		size_t tc;
 
 		if (!l->dirty || !l->refold)
 			continue;
-		segment = field_plain(a, l, "segment");
+		l->ndue = 0;
+		segment = recon_field_plain(a, l, "segment");
 		tc = team_calendar(cfg, l->team);
 		for (size_t k = 0; k < cfg->nclocks; k++) {
 			const cfg_clock_t *clk = &cfg->clocks[k];
@@ -360,7 +386,10 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 			nc = sla_fold(cfg, clk, ss->cals, tc, segment, l->log,
 			    l->nlog, mine, nmine, now, cyc, MAX_CYCLES);
 			for (size_t y = 0; y < nc; y++) {
-				cyc[y].done = publish(ss, a, clk, &cyc[y],
+				if (cyc[y].stopped_at == 0 && cyc[y].due_at != 0)
+					due_add(a, l, clk->name,
+					    cyc[y].due_at);
+				cyc[y].done = publish(ss, a, clk, &cyc[y], l->id,
 				    l->lead_key, l->owner, l->team, now, o);
 				copy_cycle(ss, &ss->buf, l->id, clk->name, &cyc[y],
 				    sla_next_alert(&cyc[y],
@@ -493,6 +522,7 @@ slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
 			    CYC_BREACHED : CYC_RUNNING;
 		if (k >= 0) {
 			cy.done = publish(ss, a, &cfg->clocks[k], &cy,
+			    strtoll(PQgetvalue(r, i, 0), NULL, 10),
 			    col(a, r, i, 13), col(a, r, i, 14),
 			    col(a, r, i, 15), now, o);
 			next = sla_next_alert(&cy, cfg->lateness_s * TS_USEC);

@@ -37,6 +37,8 @@ void outbox_destroy(outbox_t **o);
 
 /* Queues a message made by the current batch. */
 void outbox_add(outbox_t *o, const out_msg_t *m);
+/* Queues a message before the pending one at pos (at the end past it). */
+void outbox_insert(outbox_t *o, size_t pos, const out_msg_t *m);
 /* Drops the pending messages (the batch's transaction rolled back). */
 void outbox_discard_pending(outbox_t *o);
 /* Appends a committed message (takes ownership of type and body). */

@@ -28,7 +28,8 @@ void pgcopy_int(sbuf_t *b, long long v);
 int pgcopy_run(PGconn *c, const char *sql, const sbuf_t *data, char **err)
     MUSTCHECK;
 
-/* A text[] literal ("{"a","b"}") of v[0..n), for a query parameter. */
+/* A text[] literal ("{"a","b"}") of v[0..n), for a query parameter; a
+ * NULL element is SQL NULL. */
 void pgcopy_array(sbuf_t *b, const char *const *v, size_t n);
 
 /* Runs a command; 0, or -1 with *err. */

@@ -41,8 +41,9 @@
  *                      won/lost/recycled/disqualified
  * An event that does not apply in the stage the fold has reached changes
  * nothing (it is still kept in the log). Owner: the newest owner given by
- * sales.accepted/activity/reassigned/deal.opened, cleared by a later
- * recycle. first_touch_at / connected_at: the first sales.activity (the
+ * sales.accepted/activity/reassigned/deal.opened or by routing's own
+ * entries (RECON_MADE_*), cleared by a later recycle; team: the newest team
+ * given by sales.reassigned or routing. first_touch_at / connected_at: the first sales.activity (the
  * first with outcome connected) at or after the current pass's MQL time.
  *
  * Profile. Each field of a lead.upserted/qualified is merged on its own:
@@ -89,6 +90,26 @@ typedef struct {
 	const char *id;
 } recon_field_t;
 
+/*
+ * Entries the daemon adds to a lead's log itself (lead_log.type
+ * "handoff.assigned" and "handoff.reassigned", source "handoffd"), so that
+ * the fold reproduces routing decisions, which depend on when they were
+ * made and cannot be recomputed from the inbound events. Their type is
+ * EV__COUNT, which no clock lists. At an equal occurred_at they sort after
+ * the inbound events.
+ */
+typedef enum {
+	RECON_MADE_NONE = 0,   /* an inbound event */
+	RECON_MADE_ASSIGNED,   /* routing: team (reason: the rule) and owner,
+	                        * or only the team when no rep was available */
+	RECON_MADE_REASSIGNED  /* owner moved by the daemon (to nobody when
+	                        * owner is NULL); outcome is why
+	                        * (sla_escalation: reason names the clock, whose
+	                        * open cycle closes and restarts; rep_away) */
+} recon_made_t;
+
+#define RECON_SOURCE "handoffd"
+
 /* One entry of a lead's log. */
 typedef struct {
 	ts_t occurred_at;
@@ -100,8 +121,14 @@ typedef struct {
 	const char *reason;
 	const char *deal_id;
 	const char *outcome;
+	recon_made_t made;
 	bool stored; /* loaded from the database (not new in this batch) */
+	const char *prev_owner; /* set by the fold: the owner before it */
 } recon_log_t;
+
+/* lead_log.type of an entry, and back (-1 when unknown). */
+const char *recon_log_type_name(const recon_log_t *e);
+int recon_log_type_parse(const char *s, size_t n, recon_log_t *e);
 
 typedef struct {
 	recon_stage_t stage;
@@ -143,6 +170,10 @@ typedef struct {
 	size_t nlog_stored;
 	recon_hist_t *hist; /* the fold's result */
 	size_t nhist;
+	/* Set by the SLA shell: the due times of the lead's running cycles,
+	 * for handoff.assigned. */
+	out_due_t *due;
+	size_t ndue;
 } recon_lead_t;
 
 typedef struct {
@@ -260,6 +291,33 @@ void recon_add_log(recon_t *r, int64_t lead_id, const recon_log_t *e);
  * each touched lead, and queues the outbound messages. Returns 0 or -1.
  */
 int recon_apply(recon_t *r, outbox_t *o) MUSTCHECK;
+
+/*
+ * A stored lead the batch has no event for (a waiting lead, an escalation's
+ * reassignment): the shell loads it with the others, then refolds it.
+ */
+void recon_touch(recon_t *r, int64_t lead_id);
+/* Folds a loaded lead again and marks it to be written back. */
+void recon_refold(recon_t *r, recon_lead_t *l);
+/* The touched lead of an id, or NULL. */
+recon_lead_t *recon_lead(recon_t *r, int64_t lead_id);
+/*
+ * Appends an entry of the daemon's own (made) to a lead's log and refolds
+ * it. Strings must live as long as the batch's arena.
+ */
+void recon_add_made(recon_t *r, recon_lead_t *l, recon_made_t made,
+    ts_t at, const char *owner, const char *team, const char *reason,
+    const char *outcome);
+/*
+ * Queues what depends on the final fold: handoff.reassigned (why crm) for
+ * each sales.reassigned the batch applied. Call once, after routing.
+ */
+void recon_finish(recon_t *r, outbox_t *o);
+
+/* A profile field's plain value (a JSON string unescaped, a number as
+ * text), or NULL when absent. */
+const char *recon_field_plain(arena_t *a, const recon_lead_t *l,
+    const char *name);
 
 /* ---- what the shell writes back ---- */
 

@@ -49,4 +49,21 @@ int slastore_targets(slastore_t *ss, PGconn *c, arena_t *a, ts_t now,
 /* The earliest next alert instant (lateness included), 0 when none. */
 ts_t slastore_next_due(const slastore_t *ss);
 
+/*
+ * An escalation with to = "reassign" that was just published: the shell
+ * routes the lead to the next rep of its team (SPEC §4).
+ */
+typedef struct {
+	int64_t lead_id;
+	const char *clock; /* the configuration's string */
+	int cycle;
+	ts_t at;           /* the escalation's instant */
+} slastore_reassign_t;
+
+/*
+ * The reassignments published since the last call (valid until the next
+ * publication); the call empties the list.
+ */
+const slastore_reassign_t *slastore_reassigns(slastore_t *ss, size_t *n);
+
 #endif
