@@ -3,7 +3,7 @@
 #
 #   bench/run_pipeline.sh [-n EVENTS] [-r REPETITIONS] [-b BATCH_EVENTS]
 #                         [-w BATCH_WAIT_MS] [-k SEGMENTS] [-R RATE]
-#                         [-s SECONDS]
+#                         [-s SECONDS] [-x CONFIG_FRAGMENT]
 #
 # Builds handoffd and bench_pipeline (Release, no sanitizer) into
 # build/bench, starts a private PostgreSQL with tests/pg.sh (fsync and
@@ -22,6 +22,10 @@
 # and prints one row of figures per repetition, then their medians. The
 # daemon's peak RSS is the larger VmHWM of its two runs. -b and -w set
 # batch.max_events and batch.max_wait_ms (default: the daemon's defaults).
+# -x appends a configuration fragment to the daemon's: bench/domain.conf
+# has the example configuration's calendars, teams, routing and SLA clocks,
+# so the figures include routing and the clocks (without it the daemon
+# reconciles but has no clock to run and no rule to route by).
 # Everything it started is stopped and removed on exit.
 set -euo pipefail
 
@@ -36,13 +40,14 @@ wait_ms=""
 rate=5000
 seconds=20
 segments=10
+fragment=""
 
 usage() {
 	sed -n '4,6p' "$0" | sed 's/^# *//' >&2
 	exit 2
 }
 
-while getopts "n:r:b:w:k:R:s:h" opt; do
+while getopts "n:r:b:w:k:R:s:x:h" opt; do
 	case $opt in
 	n) events=$OPTARG ;;
 	r) reps=$OPTARG ;;
@@ -51,6 +56,8 @@ while getopts "n:r:b:w:k:R:s:h" opt; do
 	k) segments=$OPTARG ;;
 	R) rate=$OPTARG ;;
 	s) seconds=$OPTARG ;;
+	x) fragment=$(cd "$(dirname "$OPTARG")" && pwd)/$(basename "$OPTARG")
+	   [ -r "$fragment" ] || { echo "cannot read $OPTARG" >&2; exit 2; } ;;
 	*) usage ;;
 	esac
 done
@@ -127,6 +134,7 @@ bus = {
 };
 log = { level = "info"; };
 $extra
+$( [ -n "$fragment" ] && cat "$fragment" )
 CONF
 	"$HANDOFFD" -c "$W/handoffd.conf" 2>>"$W/handoffd.log" &
 	DPID=$!

@@ -37,6 +37,7 @@ struct recstore {
 	char **away;
 	size_t naway;
 	bool retry_unroutable;
+	bool queue_empty; /* routing_waiting left empty by the last batch */
 };
 
 recstore_t *
@@ -1246,6 +1247,13 @@ route_batch(recstore_t *rs, PGconn *c, arena_t *a, recon_t *r,
 {
 	char *err = NULL;
 
+	/*
+	 * Nothing to route and, as far as this daemon knows, nobody waiting:
+	 * no query. A lead another daemon queued is found at the next MQL.
+	 */
+	if (rs->queue_empty && !rs->retry_unroutable &&
+	    routestore_candidates(rt, r) == 0)
+		return 0;
 	if (routestore_prepare(rt, c, r, rs->retry_unroutable, &err) == -1) {
 		seterr(rs, err);
 		return -1;
@@ -1383,6 +1391,8 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	rc = 0;
 	/* The reload's work is done (if this transaction commits). */
 	rs->retry_unroutable = false;
+	if (routing)
+		rs->queue_empty = routestore_queue_empty(rt);
 	for (size_t i = 0; i < rs->naway; i++)
 		free(rs->away[i]);
 	rs->naway = 0;

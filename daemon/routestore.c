@@ -305,21 +305,47 @@ load_domains(routestore_t *rt, PGconn *c, char **err)
 	return 0;
 }
 
-int
-routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
-    bool retry_unroutable, char **err)
+size_t
+routestore_candidates(routestore_t *rt, recon_t *r)
 {
 	size_t nl;
 	recon_lead_t **ls = recon_leads(r, &nl);
-	sbuf_t a1;
-	PGresult *res;
-	char lim[16];
 
+	if (rt->cand != NULL)
+		return rt->ncand;
 	rt->cand = xcalloc(nl + 1, sizeof(*rt->cand));
 	for (size_t i = 0; i < nl; i++)
 		if (ls[i]->dirty && wants_owner(ls[i]))
 			rt->cand[rt->ncand++] = ls[i];
 	qsort(rt->cand, rt->ncand, sizeof(*rt->cand), cmp_cand);
+	return rt->ncand;
+}
+
+bool
+routestore_queue_empty(const routestore_t *rt)
+{
+	size_t left = 0;
+
+	/* Rows loaded, minus those that stop waiting, plus the new ones. */
+	for (size_t i = 0; i < rt->nw; i++) {
+		bool gone = false;
+
+		for (size_t k = 0; k < rt->ndel && !gone; k++)
+			gone = rt->w_del[k] == rt->w[i].lead_id;
+		left += !gone;
+	}
+	return left == 0 && rt->nadd == 0 && rt->nw < WAITING_PER_TX;
+}
+
+int
+routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
+    bool retry_unroutable, char **err)
+{
+	sbuf_t a1;
+	PGresult *res;
+	char lim[16];
+
+	(void)routestore_candidates(rt, r);
 
 	/* The oldest waiting leads, and the candidates if they wait. */
 	sbuf_init(&a1);

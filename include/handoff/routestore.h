@@ -43,6 +43,12 @@ bool routestore_enabled(const cfg_t *cfg);
  */
 int routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
     bool retry_unroutable, char **err) MUSTCHECK;
+/* Whether the waiting queue was left empty by this batch (as far as this
+ * daemon knows): a batch with no lead to route may then skip its query. */
+bool routestore_queue_empty(const routestore_t *rt);
+/* Whether this batch has a lead to route (after routestore_prepare, or
+ * routestore_candidates alone). */
+size_t routestore_candidates(routestore_t *rt, recon_t *r);
 
 /* Decides: assignments go into the leads' logs; conflicts are queued. */
 void routestore_route(routestore_t *rt, recon_t *r, ts_t now, outbox_t *o);
