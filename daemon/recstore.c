@@ -38,6 +38,7 @@ struct recstore {
 	size_t naway;
 	bool retry_unroutable;
 	bool queue_empty; /* routing_waiting left empty by the last batch */
+	bool leads_staged; /* handoff_leads has rows of this transaction */
 };
 
 recstore_t *
@@ -748,6 +749,17 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 	sbuf_free(&at);
 	if (!any)
 		return 0;
+	/*
+	 * A second round of the batch (a reassignment) stages its leads
+	 * anew: the first round's rows are still in the temporary table
+	 * until the commit.
+	 */
+	if (rs->leads_staged && pgcopy_exec(c, "TRUNCATE handoff_leads",
+	    &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	rs->leads_staged = true;
 	if (pgcopy_run(c, "COPY handoff_leads (id, lead_key, source, mkt_id, "
 	    "email, email_norm, stage, stage_at, pass, stages, owner, team, "
 	    "profile, profile_at, segment, country, campaign, score, touches, "
@@ -1279,6 +1291,7 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	ts_t now;
 	int rc = -1;
 
+	rs->leads_staged = false;
 	if (load_clock(rs, c) == -1)
 		return -1;
 	if (rs->cfg->clock_mode == CLOCK_EVENT &&
