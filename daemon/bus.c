@@ -6,6 +6,7 @@
  * drained and reported, never left half-read on the socket.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 
 #include "handoff/bus.h"
 #include "handoff/log.h"
+#include "handoff/zap.h"
 
 /* More frames than this are not kept (the message is rejected anyway). */
 #define MAX_FRAMES 8
@@ -40,9 +42,15 @@ last_endpoint(void *s)
 	return xstrdup(buf);
 }
 
+/*
+ * Creates a socket and binds or connects it. With zap, a socket on any
+ * endpoint but ipc:// and inproc:// becomes a CURVE server first, in ZAP
+ * domain `domain`, whether it binds or connects (SPEC §9: the daemon
+ * authenticates every peer on the network, producers and publishers alike).
+ */
 static void *
-open_socket(void *zctx, int type, const char *ep, bool connect,
-    int64_t maxmsg, const char *what, char **bound)
+open_socket(void *zctx, zap_t *zap, int type, const char *ep, bool connect,
+    int64_t maxmsg, const char *domain, const char *what, char **bound)
 {
 	void *s = zmq_socket(zctx, type);
 	int linger = 0;
@@ -52,6 +60,16 @@ open_socket(void *zctx, int type, const char *ep, bool connect,
 		return NULL;
 	}
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zap != NULL && curve_endpoint_secured(ep)) {
+		char *err = NULL;
+
+		if (zap_secure(zap, s, domain, what, &err) == -1) {
+			log_error("%s %s: %s", what, ep, err);
+			free(err);
+			zmq_close(s);
+			return NULL;
+		}
+	}
 	if (maxmsg > 0 && zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg,
 	    sizeof(maxmsg)) == -1) {
 		log_error("%s %s: ZMQ_MAXMSGSIZE: %s", what, ep,
@@ -91,7 +109,7 @@ open_socket(void *zctx, int type, const char *ep, bool connect,
 }
 
 bus_t *
-bus_new(void *zctx, const cfg_t *cfg)
+bus_new(void *zctx, const cfg_t *cfg, zap_t *zap)
 {
 	bus_t *b = xcalloc(1, sizeof(*b));
 
@@ -109,9 +127,12 @@ bus_new(void *zctx, const cfg_t *cfg)
 			[INGEST_PULL] = "ingest pull",
 			[INGEST_ROUTER] = "ingest router" };
 
-		b->ingest[i] = open_socket(zctx, types[in->kind], in->endpoint,
-		    in->connect, cfg->max_message_bytes, names[in->kind],
-		    &b->ingest_ep[i]);
+		char domain[48];
+
+		snprintf(domain, sizeof(domain), "bus.ingest[%zu]", i);
+		b->ingest[i] = open_socket(zctx, zap, types[in->kind],
+		    in->endpoint, in->connect, cfg->max_message_bytes, domain,
+		    names[in->kind], &b->ingest_ep[i]);
 		if (b->ingest[i] == NULL)
 			goto fail;
 		if (in->kind == INGEST_SUB) {
@@ -122,12 +143,12 @@ bus_new(void *zctx, const cfg_t *cfg)
 				zmq_setsockopt(b->ingest[i], ZMQ_SUBSCRIBE, "", 0);
 		}
 	}
-	b->pub = open_socket(zctx, ZMQ_PUB, cfg->publish, false, -1, "publish",
-	    &b->pub_ep);
+	b->pub = open_socket(zctx, zap, ZMQ_PUB, cfg->publish, false, -1,
+	    "bus.publish", "publish", &b->pub_ep);
 	if (b->pub == NULL)
 		goto fail;
-	b->ctl = open_socket(zctx, ZMQ_ROUTER, cfg->control, false, 1 << 20,
-	    "control", &b->ctl_ep);
+	b->ctl = open_socket(zctx, zap, ZMQ_ROUTER, cfg->control, false,
+	    1 << 20, "bus.control", "control", &b->ctl_ep);
 	if (b->ctl == NULL)
 		goto fail;
 	return b;

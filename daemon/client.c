@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "handoff/client.h"
+#include "handoff/ts.h"
 
 #define JSON_MAX_DEPTH 64
 #define HEARTBEAT_TOPIC "bus.heartbeat"
@@ -32,6 +33,24 @@
 /* SPEC §2.1: source is [a-z0-9._-]{1,64}, id 1 to 128 printable chars. */
 #define SOURCE_MAX 64
 #define ID_MAX 128
+
+/* The CurveZMQ identity of this process (client_set_curve). */
+static curve_key_t curve_server, curve_pub, curve_sec;
+static bool curve_on;
+
+void
+client_set_curve(const curve_key_t *server, const curve_key_t *pub,
+    const curve_key_t *secret)
+{
+	curve_on = server != NULL;
+	if (!curve_on) {
+		explicit_bzero(&curve_sec, sizeof(curve_sec));
+		return;
+	}
+	curve_server = *server;
+	curve_pub = *pub;
+	curve_sec = *secret;
+}
 
 static int64_t
 now_ms(void)
@@ -292,6 +311,19 @@ open_socket(void *ctx, int type, const char *endpoint, char **err)
 	    setopt_int(sock, ZMQ_IPV6, 1) == -1)) {
 		*err = xasprintf("%s: cannot set socket options: %s", endpoint,
 		    zmq_strerror(zmq_errno()));
+		zmq_close(sock);
+		return NULL;
+	}
+	/* Local endpoints stay plain, as the daemon keeps them. */
+	if (curve_on && curve_endpoint_secured(endpoint) &&
+	    (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, curve_server.z85,
+	    CURVE_KEY_Z85) == -1 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, curve_pub.z85,
+	    CURVE_KEY_Z85) == -1 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, curve_sec.z85,
+	    CURVE_KEY_Z85) == -1)) {
+		*err = xasprintf("%s: cannot set the CurveZMQ keys: %s",
+		    endpoint, zmq_strerror(zmq_errno()));
 		zmq_close(sock);
 		return NULL;
 	}
@@ -640,10 +672,10 @@ struct sender {
 	const client_send_opts_t *o;
 	client_send_result_t *res;
 	const char *endpoint;
-	const char *name; /* of the file, for messages */
-	FILE *f;
+	const client_lines_t *src;
 	uint64_t lineno;
 	bool eof;
+	int64_t wait_until; /* the source has nothing before then; 0: ready */
 	void *ctx, *sock;
 	struct flight **bucket;
 	size_t nbucket;
@@ -837,33 +869,38 @@ classify(struct sender *s, char *line, size_t len)
 	return f;
 }
 
-/* The next event of the file: 1 and *out, 0 at the end, -1 on error. */
+/*
+ * The next event of the source: 1 and *out, 0 at the end or when the
+ * source has nothing yet (s->wait_until set), -1 on error.
+ */
 static int
 next_event(struct sender *s, struct flight **out, char **err)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
 	while (!s->eof) {
-		errno = 0;
-		if ((n = getline(&line, &cap, s->f)) == -1) {
-			if (ferror(s->f)) {
-				*err = xasprintf("cannot read %s: %s",
-				    s->name, strerror(errno));
-				free(line);
-				return -1;
-			}
+		char *line = NULL;
+		size_t len = 0;
+		int wait_ms = 0, rc;
+
+		if (s->wait_until != 0 && now_ms() < s->wait_until)
+			return 0;
+		s->wait_until = 0;
+		rc = s->src->next(s->src->arg, &line, &len, &wait_ms, err);
+		if (rc == -1)
+			return -1;
+		if (rc == 0) {
 			s->eof = true;
 			break;
 		}
-		s->lineno++;
-		if ((*out = classify(s, line, (size_t)n)) != NULL) {
-			free(line);
-			return 1;
+		if (rc == CLIENT_LINE_LATER) {
+			s->wait_until = now_ms() + (wait_ms > 0 ? wait_ms : 1);
+			return 0;
 		}
+		s->lineno++;
+		*out = classify(s, line, len);
+		free(line);
+		if (*out != NULL)
+			return 1;
 	}
-	free(line);
 	return 0;
 }
 
@@ -912,7 +949,7 @@ check_tries(struct sender *s, struct flight *f, char **err)
 {
 	if (s->o->max_tries > 0 && f->tries >= s->o->max_tries) {
 		*err = xasprintf("%s:%" PRIu64 ": %s/%s: no reply from %s "
-		    "after %d tries", s->name, f->line, f->key,
+		    "after %d tries", s->src->name, f->line, f->key,
 		    f->key + strlen(f->key) + 1, s->endpoint, f->tries);
 		return -1;
 	}
@@ -941,6 +978,9 @@ fill_window(struct sender *s, char **err)
 		}
 		s->held = NULL;
 		*slot = f;
+		/* Silence is measured from the first message in flight. */
+		if (s->ninflight == 0)
+			s->last_progress = now_ms();
 		s->ninflight++;
 		queue_append(s, f);
 		if (transmit(s, f, err) == -1)
@@ -1129,9 +1169,14 @@ send_loop(struct sender *s, char **err)
 
 		if (fill_window(s, err) == -1)
 			return -1;
-		if (s->ninflight == 0)
+		if (s->ninflight == 0 && s->held == NULL && s->eof)
 			return 0;
-		wait = s->head->sent_ms + s->o->timeout_ms - now_ms();
+		/* Until the first resend is due, or the source has more. */
+		wait = s->head != NULL ? s->head->sent_ms + s->o->timeout_ms -
+		    now_ms() : INT32_MAX;
+		if (s->wait_until != 0 && s->ninflight < (size_t)s->o->window &&
+		    s->held == NULL && s->wait_until - now_ms() < wait)
+			wait = s->wait_until - now_ms();
 		item = (zmq_pollitem_t){ s->sock, 0, ZMQ_POLLIN, 0 };
 		n = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
 		if (n == -1 && zmq_errno() != EINTR) {
@@ -1147,7 +1192,7 @@ send_loop(struct sender *s, char **err)
 }
 
 int
-client_send_file(const char *endpoint, const char *path,
+client_send_lines(const char *endpoint, const client_lines_t *src,
     const client_send_opts_t *opts, client_send_result_t *res, char **err)
 {
 	struct sender s;
@@ -1158,22 +1203,12 @@ client_send_file(const char *endpoint, const char *path,
 	s.o = opts;
 	s.res = res;
 	s.endpoint = endpoint;
+	s.src = src;
 	if (opts->window < 1 || opts->timeout_ms < 1 ||
 	    opts->reopen_after < 1 || opts->max_tries < 0) {
 		*err = xasprintf("send: window, timeout and reopen_after must "
 		    "be positive");
 		return -1;
-	}
-	if (strcmp(path, "-") == 0) {
-		s.name = "standard input";
-		s.f = stdin;
-	} else {
-		s.name = path;
-		if ((s.f = fopen(path, "r")) == NULL) {
-			*err = xasprintf("cannot open %s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
 	}
 	for (s.nbucket = 16; s.nbucket < (size_t)opts->window * 2;)
 		s.nbucket *= 2;
@@ -1195,11 +1230,68 @@ client_send_file(const char *endpoint, const char *path,
 		zmq_close(s.sock);
 	if (s.ctx != NULL)
 		zmq_ctx_term(s.ctx);
-	if (s.f != stdin)
-		fclose(s.f);
 	if (res->nproblems > 1)
 		qsort(res->problems, res->nproblems, sizeof(*res->problems),
 		    problem_cmp);
+	return rc;
+}
+
+/* A JSON-lines file as a source of lines. */
+struct file_lines {
+	FILE *f;
+	const char *name;
+};
+
+static int
+file_next(void *arg, char **line, size_t *len, int *wait_ms, char **err)
+{
+	struct file_lines *fl = arg;
+	size_t cap = 0;
+	ssize_t n;
+
+	(void)wait_ms;
+	*line = NULL;
+	errno = 0;
+	if ((n = getline(line, &cap, fl->f)) == -1) {
+		free(*line);
+		*line = NULL;
+		if (ferror(fl->f)) {
+			*err = xasprintf("cannot read %s: %s", fl->name,
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	*len = (size_t)n;
+	return 1;
+}
+
+int
+client_send_file(const char *endpoint, const char *path,
+    const client_send_opts_t *opts, client_send_result_t *res, char **err)
+{
+	struct file_lines fl;
+	client_lines_t src;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (strcmp(path, "-") == 0) {
+		fl.name = "standard input";
+		fl.f = stdin;
+	} else {
+		fl.name = path;
+		if ((fl.f = fopen(path, "r")) == NULL) {
+			*err = xasprintf("cannot open %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	src.next = file_next;
+	src.arg = &fl;
+	src.name = fl.name;
+	rc = client_send_lines(endpoint, &src, opts, res, err);
+	if (fl.f != stdin)
+		fclose(fl.f);
 	return rc;
 }
 
@@ -1213,6 +1305,264 @@ client_send_result_free(client_send_result_t *res)
 	}
 	free(res->problems);
 	memset(res, 0, sizeof(*res));
+}
+
+/* One-line summaries of published messages */
+
+/* "Mon 23 Nov 13:00Z" for an RFC 3339 time; the text itself otherwise. */
+static void
+brief_time(sbuf_t *b, const char *text)
+{
+	static const char *const wd[7] = {
+		"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
+	};
+	static const char *const mon[12] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec"
+	};
+	int64_t secs, days, sod;
+	int y, m, d;
+	ts_t t;
+
+	if (text == NULL) {
+		sbuf_adds(b, "-");
+		return;
+	}
+	if (ts_parse_rfc3339(text, strlen(text), &t) == -1) {
+		sbuf_adds(b, text);
+		return;
+	}
+	secs = t >= 0 ? t / TS_USEC : -((-t + TS_USEC - 1) / TS_USEC);
+	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	sod = secs - days * 86400;
+	ts_civil_from_days(days, &y, &m, &d);
+	sbuf_printf(b, "%s %d %s %02d:%02dZ", wd[((days % 7) + 7 + 3) % 7], d,
+	    mon[m - 1], (int)(sod / 3600), (int)(sod / 60 % 60));
+}
+
+/* Seconds as "2h05m", "45m", "30s". */
+static void
+brief_duration(sbuf_t *b, yajl_val v)
+{
+	long long s;
+
+	if (!YAJL_IS_INTEGER(v)) {
+		sbuf_adds(b, "-");
+		return;
+	}
+	s = YAJL_GET_INTEGER(v);
+	if (s < 0) {
+		sbuf_addc(b, '-');
+		s = -s;
+	}
+	if (s >= 3600)
+		sbuf_printf(b, "%lldh%02lldm", s / 3600, s / 60 % 60);
+	else if (s >= 60)
+		sbuf_printf(b, "%lldm", s / 60);
+	else
+		sbuf_printf(b, "%llds", s);
+}
+
+static void
+brief_str(sbuf_t *b, yajl_val obj, const char *name)
+{
+	const char *v = field_str(obj, name);
+
+	sbuf_adds(b, v != NULL ? v : "-");
+}
+
+/* "clock#cycle" */
+static void
+brief_cycle(sbuf_t *b, yajl_val v)
+{
+	yajl_val c = field(v, "cycle");
+
+	brief_str(b, v, "clock");
+	if (YAJL_IS_INTEGER(c))
+		sbuf_printf(b, "#%lld", (long long)YAJL_GET_INTEGER(c));
+}
+
+/* "owner/team" */
+static void
+brief_owner(sbuf_t *b, yajl_val v, const char *owner)
+{
+	brief_str(b, v, owner);
+	sbuf_addc(b, '/');
+	brief_str(b, v, "team");
+}
+
+static void
+brief_fields(sbuf_t *b, const char *type, yajl_val v)
+{
+	yajl_val x;
+
+	if (strcmp(type, "handoff.assigned") == 0) {
+		yajl_val lead = field(v, "lead"), due = field(v, "due");
+		const char *company = field_str(lead, "company");
+
+		brief_str(b, v, "lead_key");
+		sbuf_adds(b, " ");
+		if (company != NULL) {
+			sbuf_adds(b, company);
+		} else {
+			brief_str(b, lead, "email");
+		}
+		sbuf_adds(b, " (");
+		brief_str(b, lead, "segment");
+		sbuf_adds(b, ", ");
+		brief_str(b, lead, "country");
+		sbuf_adds(b, ") -> ");
+		brief_owner(b, v, "owner");
+		sbuf_adds(b, " by rule ");
+		brief_str(b, v, "rule");
+		if (YAJL_IS_OBJECT(due))
+			for (size_t i = 0; i < due->u.object.len; i++) {
+				sbuf_printf(b, "%s %s due ", i == 0 ? "," : ";",
+				    due->u.object.keys[i]);
+				brief_time(b, YAJL_IS_STRING(
+				    due->u.object.values[i]) ? YAJL_GET_STRING(
+				    due->u.object.values[i]) : NULL);
+			}
+	} else if (strcmp(type, "handoff.reassigned") == 0) {
+		brief_str(b, v, "lead_key");
+		sbuf_adds(b, " ");
+		brief_str(b, v, "from");
+		sbuf_adds(b, " -> ");
+		brief_owner(b, v, "to");
+		sbuf_adds(b, " (");
+		brief_str(b, v, "why");
+		sbuf_adds(b, ")");
+	} else if (strcmp(type, "handoff.recycled") == 0) {
+		brief_str(b, v, "lead_key");
+		sbuf_adds(b, " by ");
+		brief_str(b, v, "by");
+		sbuf_adds(b, ": ");
+		brief_str(b, v, "reason");
+	} else if (strcmp(type, "sla.warning") == 0 ||
+	    strcmp(type, "sla.breached") == 0) {
+		brief_str(b, v, "lead_key");
+		sbuf_adds(b, " ");
+		brief_cycle(b, v);
+		if ((x = field(v, "fraction")) != NULL && YAJL_IS_NUMBER(x))
+			sbuf_printf(b, " at %.0f%%", YAJL_GET_DOUBLE(x) * 100);
+		sbuf_adds(b, " ");
+		brief_owner(b, v, "owner");
+		sbuf_adds(b, ", due ");
+		brief_time(b, field_str(v, "due_at"));
+		if ((x = field(v, "goal_s")) != NULL) {
+			sbuf_adds(b, " (goal ");
+			brief_duration(b, x);
+			sbuf_adds(b, ")");
+		}
+	} else if (strcmp(type, "sla.escalated") == 0) {
+		brief_str(b, v, "lead_key");
+		sbuf_adds(b, " ");
+		brief_cycle(b, v);
+		if (YAJL_IS_INTEGER(x = field(v, "level")))
+			sbuf_printf(b, " level %lld",
+			    (long long)YAJL_GET_INTEGER(x));
+		sbuf_adds(b, " to ");
+		brief_str(b, v, "to");
+		sbuf_adds(b, ", overdue ");
+		brief_duration(b, field(v, "overdue_s"));
+	} else if (strcmp(type, "sla.resolved") == 0 ||
+	    strcmp(type, "sla.retracted") == 0) {
+		brief_str(b, v, "lead_key");
+		sbuf_adds(b, " ");
+		brief_cycle(b, v);
+		sbuf_adds(b, " stopped ");
+		brief_time(b, field_str(v, "stopped_at"));
+		if ((x = field(v, "overdue_s")) != NULL) {
+			sbuf_adds(b, ", overdue ");
+			brief_duration(b, x);
+		}
+	} else if (strcmp(type, "sla.target_missed") == 0) {
+		yajl_val team = field(v, "team");
+
+		brief_str(b, v, "target");
+		sbuf_adds(b, ": ");
+		brief_str(b, v, "metric");
+		if (YAJL_IS_NUMBER(x = field(v, "actual")))
+			sbuf_printf(b, " %g", YAJL_GET_DOUBLE(x));
+		if (YAJL_IS_NUMBER(x = field(v, "goal")))
+			sbuf_printf(b, " < goal %g", YAJL_GET_DOUBLE(x));
+		sbuf_adds(b, ", ");
+		brief_time(b, field_str(v, "period_start"));
+		sbuf_adds(b, " to ");
+		brief_time(b, field_str(v, "period_end"));
+		if (YAJL_IS_STRING(team))
+			sbuf_printf(b, ", team %s", YAJL_GET_STRING(team));
+	} else if (strcmp(type, "reconcile.unmatched") == 0) {
+		yajl_val ev = field(v, "event"), ref = field(v, "lead_ref");
+
+		brief_str(b, ev, "source");
+		sbuf_adds(b, "/");
+		brief_str(b, ev, "id");
+		sbuf_adds(b, " ");
+		brief_str(b, ev, "type");
+		if (YAJL_IS_OBJECT(ref))
+			for (size_t i = 0; i < ref->u.object.len; i++)
+				if (YAJL_IS_STRING(ref->u.object.values[i]))
+					sbuf_printf(b, " %s %s",
+					    ref->u.object.keys[i],
+					    YAJL_GET_STRING(
+					    ref->u.object.values[i]));
+		sbuf_adds(b, ", waited ");
+		brief_duration(b, field(v, "waited_s"));
+	} else if (strcmp(type, "reconcile.conflict") == 0) {
+		yajl_val keys = field(v, "lead_keys");
+
+		brief_str(b, v, "kind");
+		if (YAJL_IS_ARRAY(keys))
+			for (size_t i = 0; i < keys->u.array.len; i++)
+				if (YAJL_IS_STRING(keys->u.array.values[i]))
+					sbuf_printf(b, "%s%s", i == 0 ? " " :
+					    ",", YAJL_GET_STRING(
+					    keys->u.array.values[i]));
+		sbuf_adds(b, ": ");
+		brief_str(b, v, "detail");
+	}
+}
+
+char *
+client_brief(const char *body, size_t len)
+{
+	static const char *const known[] = {
+		"handoff.assigned", "handoff.reassigned", "handoff.recycled",
+		"sla.warning", "sla.breached", "sla.escalated", "sla.resolved",
+		"sla.retracted", "sla.target_missed", "reconcile.unmatched",
+		"reconcile.conflict", "bus.heartbeat",
+	};
+	const char *type;
+	char why[128];
+	uint64_t seq;
+	yajl_val v;
+	sbuf_t b;
+	size_t i;
+
+	sbuf_init(&b);
+	v = json_parse(body, len, why, sizeof(why));
+	type = field_str(v, "type");
+	if (field_u64(v, "seq", &seq))
+		sbuf_printf(&b, "#%-6" PRIu64 " ", seq);
+	else
+		sbuf_adds(&b, "        ");
+	for (i = 0; type != NULL && i < ARRAY_LEN(known); i++)
+		if (strcmp(type, known[i]) == 0)
+			break;
+	if (type == NULL || i == ARRAY_LEN(known)) {
+		/* Something newer than this program: shown as it came. */
+		for (i = 0; i < len; i++)
+			sbuf_addc(&b, body[i] == '\n' || body[i] == '\r' ? ' ' :
+			    body[i]);
+	} else {
+		sbuf_printf(&b, "%-19s ", type);
+		brief_fields(&b, type, v);
+	}
+	yajl_tree_free(v);
+	while (b.len > 0 && b.s[b.len - 1] == ' ')
+		b.s[--b.len] = '\0';
+	return sbuf_take(&b);
 }
 
 /* Tail */

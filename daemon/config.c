@@ -29,6 +29,7 @@
 #include "handoff/config.h"
 #include "handoff/event.h"
 #include "handoff/log.h"
+#include "handoff/metrics.h"
 #include "handoff/ts.h"
 #include "handoff/util.h"
 
@@ -1939,6 +1940,13 @@ load_all(ctx_t *c, cfg_t *cfg, const config_setting_t *root)
 	    !listen_ok(cfg->metrics_listen))
 		emit(c, s, "metrics.listen", "expected \"host:port\" such as "
 		    "\"127.0.0.1:9464\", not \"%s\"", cfg->metrics_listen);
+	/* It binds exactly one address: a host name could mean several. */
+	else if (s != NULL && metrics_listen_parse(cfg->metrics_listen, NULL,
+	    NULL) == -1)
+		emit(c, s, "metrics.listen", "\"%s\": the host must be a "
+		    "numeric IPv4 address or an IPv6 address in brackets, such "
+		    "as \"127.0.0.1:9464\" or \"[::1]:9464\"",
+		    cfg->metrics_listen);
 	grp_free(&sub);
 
 	grp_free(&g);

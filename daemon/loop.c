@@ -29,10 +29,13 @@
 #include "handoff/leadview.h"
 #include "handoff/log.h"
 #include "handoff/loop.h"
+#include "handoff/metrics.h"
 #include "handoff/migrate.h"
 #include "handoff/outbox.h"
 #include "handoff/recstore.h"
+#include "handoff/report.h"
 #include "handoff/store.h"
+#include "handoff/zap.h"
 
 #define LAT_RING 65536            /* receive-to-commit samples kept */
 #define BACKOFF_MIN_MS 250
@@ -82,6 +85,12 @@ typedef struct {
 	double rate;
 	uint32_t *lat;        /* ring of latencies, µs */
 	size_t nlat, latpos;
+	int64_t open_cycles;  /* refreshed once a second */
+
+	/* The Prometheus endpoint (NULL without metrics.listen). */
+	metrics_t *metrics;
+	zap_t *zap;           /* CurveZMQ's ZAP handler; NULL without bus.curve */
+	metrics_fig_t fig;
 } loop_t;
 
 static int64_t
@@ -209,6 +218,7 @@ reject(loop_t *L, const bus_msg_t *m, const event_t *ev, const char *reason)
 	r->orig_len = m->body_len;
 	r->received_at = ts_now();
 	L->n_rejected++;
+	metrics_count_rejected(&L->fig, r->topic);
 	if (L->batch->first_mono == 0)
 		L->batch->first_mono = mono_us();
 	log_event(LOG_LVL_DEBUG, r->source, r->id, "rejected on %s: %s",
@@ -284,18 +294,37 @@ ingest_all(loop_t *L)
 	}
 }
 
+/*
+ * Hands the figures to the metrics endpoint; buffered is what the batch
+ * holds that is not committed yet.
+ */
+static void
+metrics_sync(loop_t *L, size_t buffered)
+{
+	L->fig.db_up = store_connected(L->store);
+	L->fig.db_reconnects = L->n_reconnects;
+	L->fig.last_seq = L->outbox->last_seq;
+	L->fig.last_published = L->outbox->last_published;
+	L->fig.buffered = (int64_t)buffered;
+	metrics_publish(L->metrics, &L->fig);
+}
+
 static void
 publish_ready(loop_t *L)
 {
 	outbox_t *o = L->outbox;
+	bool any = o->nready > 0;
 
 	for (size_t i = 0; i < o->nready; i++) {
 		if (bus_publish(L->bus, o->ready[i].type, o->ready[i].body,
 		    o->ready[i].len) == -1)
 			break;
 		o->last_published = o->ready[i].seq;
+		metrics_count_published(&L->fig, o->ready[i].type);
 	}
 	outbox_clear_ready(o);
+	if (any)
+		metrics_sync(L, batch_size(L->batch));
 }
 
 static void
@@ -307,6 +336,8 @@ heartbeat(loop_t *L)
 
 	if (bus_publish(L->bus, "bus.heartbeat", body, len) == -1)
 		log_warnx("heartbeat not published");
+	else
+		L->fig.published[OUT_BUS_HEARTBEAT]++;
 	free(body);
 }
 
@@ -320,6 +351,7 @@ db_lost(loop_t *L, const char *what)
 		L->outage_logged = true;
 	}
 	store_disconnect(L->store);
+	metrics_sync(L, batch_size(L->batch));
 	L->backoff_ms = L->backoff_ms == 0 ? BACKOFF_MIN_MS :
 	    L->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    L->backoff_ms * 2;
@@ -362,6 +394,7 @@ db_connect(loop_t *L)
 	if (L->db_ever)
 		L->n_reconnects++;
 	L->db_ever = true;
+	metrics_sync(L, batch_size(L->batch));
 	publish_ready(L);
 	return 0;
 }
@@ -385,7 +418,7 @@ static void
 commit_batch(loop_t *L)
 {
 	batch_t *b = L->batch;
-	int64_t now;
+	int64_t now, start = mono_us();
 
 	if (store_commit(L->store, b, L->outbox, ts_now()) == -1) {
 		char *what = xasprintf("commit of %zu event(s); %s", b->n,
@@ -401,6 +434,9 @@ commit_batch(loop_t *L)
 	L->outage_logged = false;
 	L->backoff_ms = 0;
 	now = mono_us();
+	/* Counted before the replies: a scrape after an ack sees its event. */
+	metrics_count_batch(&L->fig, b, (double)(now - start) / 1e6, now);
+	metrics_sync(L, 0);
 	for (size_t i = 0; i < b->n; i++) {
 		const batch_item_t *it = &b->items[i];
 		bool acc = it->state == ITEM_ACCEPTED;
@@ -526,7 +562,7 @@ ctl_status(loop_t *L, const bus_ctl_req_t *r)
 	yajl_gen_integer(g, (long long)L->n_rejected);
 	yajl_gen_map_close(g);
 	gkey(g, "open_cycles");
-	yajl_gen_integer(g, 0);
+	yajl_gen_integer(g, (long long)L->open_cycles);
 	gkey(g, "last_seq");
 	yajl_gen_integer(g, (long long)L->outbox->last_seq);
 	gkey(g, "last_published");
@@ -552,6 +588,23 @@ ctl_status(loop_t *L, const bus_ctl_req_t *r)
 	yajl_gen_map_close(g);
 	gkey(g, "db_reconnects");
 	yajl_gen_integer(g, (long long)L->n_reconnects);
+	/* CurveZMQ handshakes since start; null without bus.curve. */
+	gkey(g, "curve");
+	if (L->zap == NULL) {
+		yajl_gen_null(g);
+	} else {
+		zap_stats_t zs;
+
+		zap_stats(L->zap, &zs);
+		yajl_gen_map_open(g);
+		gkey(g, "clients");
+		yajl_gen_integer(g, (long long)zs.clients);
+		gkey(g, "allowed");
+		yajl_gen_integer(g, (long long)zs.allowed);
+		gkey(g, "refused");
+		yajl_gen_integer(g, (long long)zs.refused);
+		yajl_gen_map_close(g);
+	}
 	/* The endpoints as bound: a wildcard port shows the one chosen. */
 	gkey(g, "endpoints");
 	yajl_gen_map_open(g);
@@ -564,6 +617,8 @@ ctl_status(loop_t *L, const bus_ctl_req_t *r)
 	gstr(g, bus_publish_endpoint(L->bus));
 	gkey(g, "control");
 	gstr(g, bus_control_endpoint(L->bus));
+	gkey(g, "metrics");
+	gstr(g, L->metrics != NULL ? metrics_address(L->metrics) : NULL);
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
 	body = gtake(g, &len);
@@ -747,6 +802,49 @@ ctl_lead(loop_t *L, const bus_ctl_req_t *r, yajl_val args)
 	free(err);
 }
 
+/*
+ * The weekly scorecard (SPEC §7): {"week": "2026-W48"}, or no week for the
+ * last complete one by the daemon's clock. It runs on this thread between
+ * batches, bounded by report.h's statement timeout.
+ */
+static void
+ctl_report(loop_t *L, const bus_ctl_req_t *r, yajl_val args)
+{
+	bool bad = false;
+	const char *week = arg_str(args, "week", &bad);
+	report_week_t w;
+	char why[160], *json = NULL, *err = NULL;
+	size_t len = 0;
+
+	if (bad) {
+		ctl_error(L, r, "week: must be a string like \"2026-W48\"");
+		return;
+	}
+	if (week != NULL && report_parse_week(week, &w, why, sizeof(why)) ==
+	    -1) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "week: %s", why);
+		ctl_error(L, r, msg);
+		return;
+	}
+	if (!store_connected(L->store)) {
+		ctl_error(L, r, "database disconnected");
+		return;
+	}
+	if (report_json(store_conn(L->store), L->cfg, week != NULL ? &w : NULL,
+	    daemon_clock(L), &json, &len, &err) == 0) {
+		ctl_reply1(L, r, json, len);
+	} else {
+		log_warnx("control: report: %s", err);
+		ctl_error(L, r, err);
+		if (PQstatus(store_conn(L->store)) != CONNECTION_OK)
+			db_lost(L, "report");
+	}
+	free(json);
+	free(err);
+}
+
 static int reload(loop_t *L, char **why);
 
 static void
@@ -811,6 +909,8 @@ control(loop_t *L)
 			ctl_reload(L, &r);
 		} else if (strcmp(cmd, "lead") == 0) {
 			ctl_lead(L, &r, args);
+		} else if (strcmp(cmd, "report") == 0) {
+			ctl_report(L, &r, args);
 		} else {
 			char msg[80];
 
@@ -836,6 +936,7 @@ reload(loop_t *L, char **why)
 {
 	cfg_t *n = NULL;
 	char *errors = NULL, *restart;
+	curve_clients_t *clients = NULL;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld",
 	    (long long)mono_us());
@@ -853,6 +954,24 @@ reload(loop_t *L, char **why)
 		    "running values stay in force until then", restart);
 		free(restart);
 	}
+	/*
+	 * The allowed CurveZMQ clients are read again from the running
+	 * bus.curve.clients_dir; a broken key refuses the whole reload.
+	 */
+	if (L->zap != NULL) {
+		char *err = NULL;
+
+		if (zap_load_clients(L->zap, &clients, &err) == -1) {
+			log_error("reload refused, keeping the running "
+			    "configuration and client keys: "
+			    "bus.curve.clients_dir: %s", err);
+			*why = xasprintf("bus.curve.clients_dir: %s", err);
+			free(err);
+			cfg_destroy(&n);
+			notify_ready(L);
+			return -1;
+		}
+	}
 	{
 		char *err = NULL;
 
@@ -862,6 +981,7 @@ reload(loop_t *L, char **why)
 			*why = xasprintf("configuration refused: %s", err);
 			free(err);
 			cfg_destroy(&n);
+			curve_clients_destroy(&clients);
 			notify_ready(L);
 			return -1;
 		}
@@ -869,6 +989,11 @@ reload(loop_t *L, char **why)
 	cfg_destroy(&L->cfg);
 	L->cfg = n;
 	log_set_level((log_level_t)n->log_level);
+	if (clients != NULL) {
+		log_info("curve: %zu client key(s) from %s",
+		    curve_clients_count(clients), zap_clients_dir(L->zap));
+		zap_set_clients(L->zap, &clients);
+	}
 	log_info("configuration reloaded from %s", L->path);
 	notify_ready(L);
 	return 0;
@@ -931,6 +1056,63 @@ status_tick(loop_t *L, int64_t now)
 		    "DATABASE UNAVAILABLE", L->rate, L->n_batches ?
 		    (double)L->n_batch_events / (double)L->n_batches : 0.0,
 		    (long long)L->outbox->last_seq, batch_size(L->batch));
+}
+
+/* Collects the open SLA cycles of each clock. */
+typedef struct {
+	char **clock;
+	int64_t *count;
+	size_t n, cap;
+	int64_t total;
+} open_cycles_t;
+
+static void
+open_cycles_add(void *arg, const char *clock, int64_t n)
+{
+	open_cycles_t *oc = arg;
+	size_t i;
+
+	for (i = 0; i < oc->n; i++)
+		if (strcmp(oc->clock[i], clock) == 0)
+			break;
+	if (i == oc->n) {
+		if (oc->n == oc->cap) {
+			oc->cap = oc->cap ? oc->cap * 2 : 16;
+			oc->clock = xreallocarray(oc->clock, oc->cap,
+			    sizeof(char *));
+			oc->count = xreallocarray(oc->count, oc->cap,
+			    sizeof(int64_t));
+		}
+		oc->clock[oc->n] = xstrdup(clock);
+		oc->count[oc->n++] = 0;
+	}
+	oc->count[i] += n;
+	oc->total += n;
+}
+
+/*
+ * Once a second, on this thread (the connection is not the HTTP
+ * thread's to use): the open SLA cycles for status and the metrics, every
+ * configured clock listed even with none open.
+ */
+static void
+refresh_open_cycles(loop_t *L)
+{
+	open_cycles_t oc = { 0 };
+
+	for (size_t i = 0; i < L->cfg->nclocks; i++)
+		open_cycles_add(&oc, L->cfg->clocks[i].name, 0);
+	if (store_open_cycles(L->store, open_cycles_add, &oc) == 0) {
+		L->open_cycles = oc.total;
+		metrics_set_open_cycles(L->metrics,
+		    (const char *const *)oc.clock, oc.count, oc.n);
+	} else {
+		db_lost(L, "open cycles");
+	}
+	for (size_t i = 0; i < oc.n; i++)
+		free(oc.clock[i]);
+	free(oc.clock);
+	free(oc.count);
 }
 
 static int64_t
@@ -1016,6 +1198,9 @@ run(loop_t *L)
 			if (connected && store_mark_published(L->store,
 			    L->outbox) == -1)
 				db_lost(L, "outbox");
+			if (store_connected(L->store))
+				refresh_open_cycles(L);
+			metrics_sync(L, batch_size(L->batch));
 			L->next_heartbeat = now + 1000000;
 		}
 		if (L->watchdog_us && now >= L->next_watchdog) {
@@ -1085,7 +1270,7 @@ run(loop_t *L)
 }
 
 int
-loop_run(const char *config_path, cfg_t *cfg)
+loop_run(const char *config_path, cfg_t *cfg, curve_server_t *curve)
 {
 	loop_t L;
 	int rc;
@@ -1101,10 +1286,33 @@ loop_run(const char *config_path, cfg_t *cfg)
 	if (L.sigfd == -1) {
 		log_warn("signalfd");
 		cfg_destroy(&L.cfg);
+		curve_server_destroy(&curve);
 		return 1;
 	}
 	L.zctx = zmq_ctx_new();
-	L.bus = bus_new(L.zctx, cfg);
+	/*
+	 * The ZAP handler runs before any socket binds: libzmq would let
+	 * every CURVE client in while none answers. Its thread, started after
+	 * signals_open, inherits the blocked signals.
+	 */
+	if (curve != NULL) {
+		char *err = NULL;
+		zap_stats_t zs;
+
+		L.zap = zap_new(L.zctx, &curve, &err);
+		if (L.zap == NULL) {
+			log_error("curve: %s; not starting without it", err);
+			free(err);
+			curve_server_destroy(&curve);
+			rc = 1;
+			goto out;
+		}
+		zap_stats(L.zap, &zs);
+		log_info("curve: CurveZMQ on every tcp endpoint; server public "
+		    "key %s; %llu client key(s) from %s", zap_public_key(L.zap),
+		    (unsigned long long)zs.clients, zap_clients_dir(L.zap));
+	}
+	L.bus = bus_new(L.zctx, cfg, L.zap);
 	if (L.bus == NULL) {
 		rc = 1;
 		goto out;
@@ -1116,6 +1324,19 @@ loop_run(const char *config_path, cfg_t *cfg)
 		    bus_ingest_endpoint(L.bus, i));
 	log_info("publish on %s, control on %s", bus_publish_endpoint(L.bus),
 	    bus_control_endpoint(L.bus));
+	/*
+	 * After the sockets, before READY=1; after signals_open too, so the
+	 * HTTP thread inherits the blocked signals and never takes one.
+	 */
+	if (cfg->metrics_listen != NULL) {
+		L.metrics = metrics_new(cfg->metrics_listen);
+		if (L.metrics == NULL) {
+			rc = 1;
+			goto out;
+		}
+		log_info("metrics on http://%s/metrics",
+		    metrics_address(L.metrics));
+	}
 	L.endpoints = xcalloc(bus_ningest(L.bus), sizeof(char *));
 	for (size_t i = 0; i < bus_ningest(L.bus); i++)
 		L.endpoints[i] = bus_ingest_endpoint(L.bus, i);
@@ -1141,6 +1362,7 @@ loop_run(const char *config_path, cfg_t *cfg)
 	L.lat = xcalloc(LAT_RING, sizeof(uint32_t));
 	rc = run(&L);
 out:
+	metrics_destroy(&L.metrics);
 	store_destroy(&L.store);
 	recstore_destroy(&L.rec);
 	outbox_destroy(&L.outbox);
@@ -1150,6 +1372,8 @@ out:
 	free(L.lat);
 	free(L.endpoints);
 	bus_destroy(&L.bus);
+	/* Only once no secured socket is left. */
+	zap_destroy(&L.zap);
 	if (L.zctx != NULL)
 		zmq_ctx_term(L.zctx);
 	close(L.sigfd);

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "handoff/config.h"
+#include "handoff/curve.h"
 #include "handoff/log.h"
 #include "handoff/loop.h"
 #include "handoff/migrate.h"
@@ -31,6 +32,47 @@ usage(FILE *f)
 	    "      --migrate       apply pending database migrations and exit\n"
 	    "      --version       print the version and exit\n"
 	    "  -h, --help          print this help and exit\n");
+}
+
+static void
+curve_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warnx("curve: %s", msg);
+}
+
+/*
+ * Reads the key files of bus.curve, so that a bad one is a configuration
+ * error (exit 3) of --check-config and of the start alike. The check may
+ * run outside the service: a secret key file that is a systemd credential
+ * (a relative path, without $CREDENTIALS_DIRECTORY set) is then skipped.
+ */
+static int
+load_curve(const char *path, const cfg_t *cfg, bool check,
+    curve_server_t **out)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	bool skip = check && cfg->curve_secret_key_file[0] != '/' &&
+	    (creds == NULL || creds[0] == '\0');
+	char *err = NULL;
+
+	if (curve_server_load(cfg, skip, curve_warn, NULL, out, &err) == -1) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		free(err);
+		return -1;
+	}
+	if (!check)
+		return 0;
+	if (skip)
+		printf("%s: bus.curve.secret_key_file \"%s\" is a systemd "
+		    "credential ($CREDENTIALS_DIRECTORY is not set here): not "
+		    "checked\n", path, cfg->curve_secret_key_file);
+	else
+		printf("%s: CurveZMQ server public key %s\n", path,
+		    (*out)->pub.z85);
+	printf("%s: %zu CurveZMQ client key(s) in %s\n", path,
+	    curve_clients_count((*out)->clients), (*out)->clients_dir);
+	return 0;
 }
 
 static int
@@ -74,6 +116,7 @@ main(int argc, char **argv)
 	bool check = false, migrate = false;
 	char *errors = NULL;
 	cfg_t *cfg = NULL;
+	curve_server_t *curve = NULL;
 	int ch, rc;
 
 	log_init("handoffd", log_under_systemd(), LOG_LVL_INFO);
@@ -119,15 +162,21 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	log_set_level((log_level_t)cfg->log_level);
+	if (!migrate && cfg->curve_secret_key_file != NULL &&
+	    load_curve(path, cfg, check, &curve) == -1) {
+		cfg_destroy(&cfg);
+		return EXIT_CONFIG;
+	}
 	if (check) {
 		printf("%s: configuration OK\n", path);
 		rc = EXIT_OK;
 	} else if (migrate) {
 		rc = do_migrate(cfg);
 	} else {
-		/* loop_run owns the configuration from here on. */
-		return loop_run(path, cfg);
+		/* loop_run owns the configuration and keys from here on. */
+		return loop_run(path, cfg, curve);
 	}
+	curve_server_destroy(&curve);
 	cfg_destroy(&cfg);
 	return rc;
 }

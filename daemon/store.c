@@ -679,6 +679,27 @@ store_last_seq(store_t *s, int64_t *last_seq)
 }
 
 int
+store_open_cycles(store_t *s,
+    void (*fn)(void *arg, const char *clock, int64_t n), void *arg)
+{
+	/* The predicate is the one of sla_cycles_open_idx (003_sla.sql). */
+	PGresult *r = PQexec(s->conn, "SELECT clock, count(*) FROM sla_cycles "
+	    "WHERE state IN ('running', 'paused', 'breached') "
+	    "AND stopped_at IS NULL GROUP BY clock ORDER BY clock");
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQnfields(r) != 2) {
+		set_error(s, "count open SLA cycles", s->conn, r);
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		fn(arg, PQgetvalue(r, i, 0), strtoll(PQgetvalue(r, i, 1),
+		    NULL, 10));
+	PQclear(r);
+	return 0;
+}
+
+int
 store_replay(store_t *s, int64_t since, int64_t limit,
     void (*fn)(void *arg, const char *body, size_t len), void *arg,
     int64_t *last_seq)

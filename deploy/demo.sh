@@ -1,8 +1,10 @@
 #!/bin/bash
 # The demo: builds handoff, starts a private PostgreSQL in ./demo-run, starts
 # handoffd with deploy/handoffd.conf (its endpoints moved to free local
-# ports, its database the private one, its clock in event mode) and feeds
-# it events through the acknowledged endpoint, then shows what it did.
+# ports, its database the private one, its clock in event mode), replays a
+# simulated week of marketing and sales events into it (handoffctl
+# simulate) while a subscriber shows the hand-offs and alerts as they are
+# published, and ends with the joint scorecard of that week.
 # Everything it starts, it stops; ./demo-run keeps the logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,15 @@ handoffctl=build/demo/handoffctl
 
 mkdir -p "$run"
 daemon_pid=""
+tail_pid=""
+show_pid=""
 cleanup() {
+	for pid in "$tail_pid" "$show_pid"; do
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
 		kill -TERM "$daemon_pid" 2>/dev/null || true
 		wait "$daemon_pid" 2>/dev/null || true
@@ -64,23 +74,64 @@ for _ in $(seq 1 100); do
 done
 "$handoffctl" -c "$conf" ping
 
-echo "==> a subscriber prints what handoffd publishes (handoffctl tail)"
-"$handoffctl" -c "$conf" tail >"$run/published.jsonl" 2>"$run/tail.log" &
+# A subscriber writes every published message, one line each, to
+# published.txt; the screen shows the hand-offs that went wrong or moved,
+# the breaches, escalations, missed targets and conflicts, and the first
+# few ordinary hand-offs. The rest is counted at the end.
+echo "==> live: what handoffd publishes (handoffctl tail --brief; all of it in $run/published.txt)"
+"$handoffctl" -c "$conf" tail --brief >"$run/published.txt" 2>"$run/tail.log" &
 tail_pid=$!
+tail -n +1 -f --pid="$tail_pid" "$run/published.txt" | awk '
+	$2 == "handoff.assigned" {
+		if (++assigned <= 8) print
+		else if (assigned == 9)
+			print "        (further handoff.assigned lines are counted at the end)"
+		fflush()
+		next
+	}
+	$2 ~ /^(handoff\.|sla\.(breached|escalated|target_missed)$|reconcile\.conflict$)/ {
+		print
+		fflush()
+	}' &
+show_pid=$!
 sleep 0.5
 
-echo "==> sending a few days of marketing and sales events (deploy/demo-events.jsonl)"
-echo "    some arrive out of order, one names a person nobody knows"
-"$handoffctl" -c "$conf" send --window 1 deploy/demo-events.jsonl || true
-sleep 1.5
+echo "==> replaying a simulated week of marketing and sales events (handoffctl simulate)"
+"$handoffctl" -c "$conf" simulate >"$run/simulate.txt"
+# The subscriber has everything once it shows the last seq committed.
+last_seq=""
+for _ in $(seq 1 100); do
+	last_seq=$("$handoffctl" -c "$conf" status | sed -n 's/.*"last_seq": *\([0-9]*\).*/\1/p')
+	shown=$(tail -n 1 "$run/published.txt" | sed -n 's/^#\([0-9]*\) .*/\1/p')
+	[ -n "$last_seq" ] && [ "$shown" = "$last_seq" ] && break
+	sleep 0.1
+done
 kill "$tail_pid" 2>/dev/null || true
 wait "$tail_pid" 2>/dev/null || true
-echo "==> published:"
-cat "$run/published.jsonl"
+tail_pid=""
+wait "$show_pid" 2>/dev/null || true
+show_pid=""
 
-echo "==> the reconciled lead of ana.lopez@northwind.example (two marketing tools, one lead)"
-"$handoffctl" -c "$conf" lead ana.lopez@northwind.example
+echo "==> what was sent"
+cat "$run/simulate.txt"
+echo "==> what handoffd published in reply ($last_seq messages)"
+awk '{ n[$2]++ } END { for (t in n) printf "  %-19s %7d\n", t, n[t] }' \
+	"$run/published.txt" | sort
 
+# A lead whose acceptance clock breached and escalated: its whole story.
+lead=$(awk '$2 == "sla.escalated" { print $3; exit }' "$run/published.txt")
+if [ -n "$lead" ]; then
+	echo "==> one lead nobody accepted in time: handoffctl lead $lead"
+	"$handoffctl" -c "$conf" lead "$lead" | python3 -m json.tool
+fi
+
+week=$(sed -n 's/.*, week \([0-9]*-W[0-9]*\): .*/\1/p' "$run/simulate.txt")
+echo "==> the joint scorecard of the simulated week (handoffctl report --week $week; as a page: $run/scorecard.html)"
+"$handoffctl" -c "$conf" report --week "$week"
+"$handoffctl" -c "$conf" report --week "$week" --format html >"$run/scorecard.html"
+
+# Last, because their times (other months) move the event clock weeks past
+# the simulated week.
 echo "==> sending the protocol's example messages (proto/examples), valid and invalid"
 events="$run/examples.jsonl"
 : >"$events"

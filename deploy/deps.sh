@@ -7,7 +7,10 @@ set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates tzdata
 libzmq3-dev libpq-dev libconfig-dev libsystemd-dev libyajl-dev libcmocka-dev
-postgresql postgresql-client procps iproute2 python3 python3-jsonschema"
+libmicrohttpd-dev curl
+postgresql postgresql-client procps iproute2 python3 python3-jsonschema
+systemd
+chromium fonts-dejavu-core"
 if [ "${1:-}" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi

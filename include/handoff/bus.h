@@ -13,6 +13,7 @@
 #include "handoff/arena.h"
 #include "handoff/config.h"
 #include "handoff/util.h"
+#include "handoff/zap.h"
 
 typedef struct bus bus_t;
 
@@ -42,11 +43,12 @@ typedef struct {
 } bus_msg_t;
 
 /*
- * Creates and binds/connects every socket of cfg. A ZAP handler, when
- * configured, must be running before this is called. Returns NULL after
- * logging which endpoint failed and why.
+ * Creates and binds/connects every socket of cfg. With zap (bus.curve is
+ * set; the handler already runs), every socket on an endpoint other than
+ * ipc:// and inproc:// is a CURVE server authenticated by it. Returns NULL
+ * after logging which endpoint failed and why.
  */
-bus_t *bus_new(void *zctx, const cfg_t *cfg);
+bus_t *bus_new(void *zctx, const cfg_t *cfg, zap_t *zap);
 void bus_destroy(bus_t **b);
 
 size_t bus_ningest(const bus_t *b);

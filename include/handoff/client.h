@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "handoff/curve.h"
 #include "handoff/util.h"
 
 #define CLIENT_CONTROL_TIMEOUT_MS 5000
@@ -43,6 +44,16 @@ typedef void (*client_warn_fn)(void *arg, const char *msg);
  */
 typedef void (*client_msg_fn)(void *arg, const char *topic, const char *body,
     size_t len, uint64_t seq);
+
+/*
+ * CurveZMQ (SPEC §9): from this call on, every socket the functions below
+ * open to an endpoint other than ipc:// and inproc:// is a CURVE client
+ * that expects the server's public key and authenticates with the pair
+ * (pub, secret). NULL server turns it off. It is a setting of the process,
+ * made once before any other call (not thread-safe).
+ */
+void client_set_curve(const curve_key_t *server, const curve_key_t *pub,
+    const curve_key_t *secret);
 
 /*
  * The endpoint a client connects to for one the daemon binds, as written in
@@ -138,6 +149,39 @@ int client_send_file(const char *endpoint, const char *path,
     const client_send_opts_t *opts, client_send_result_t *res,
     char **err) MUSTCHECK;
 void client_send_result_free(client_send_result_t *res);
+
+/* client_lines_t.next has no line yet: try again after *wait_ms. */
+#define CLIENT_LINE_LATER 2
+
+/*
+ * Where client_send_lines takes its events from. next returns 1 with the
+ * next line in *line (malloc'd, the sender frees it) and its length in
+ * *len; 0 at the end; CLIENT_LINE_LATER with *wait_ms when the next line
+ * is not due yet (the sender keeps handling replies and resends in the
+ * meantime, then asks again); -1 with *err on failure. Lines are numbered
+ * from 1 in the order next returns them, as the lines of a file; name
+ * stands for the source in messages.
+ */
+typedef struct {
+	int (*next)(void *arg, char **line, size_t *len, int *wait_ms,
+	    char **err);
+	void *arg;
+	const char *name;
+} client_lines_t;
+
+/* client_send_file's sender, with the lines taken from src. */
+int client_send_lines(const char *endpoint, const client_lines_t *src,
+    const client_send_opts_t *opts, client_send_result_t *res,
+    char **err) MUSTCHECK;
+
+/*
+ * A published message (SPEC §2.3) as one line for people, malloc'd, no
+ * newline: its seq, its type, and the fields that matter for it (lead,
+ * owner/team, clock and cycle, due and stop times as "Mon 23 Nov 13:00Z",
+ * durations as "2h05m"). A type this program does not know is shown as
+ * its JSON after the seq.
+ */
+char *client_brief(const char *body, size_t len);
 
 typedef struct {
 	const char *publish;  /* the SUB socket connects here */

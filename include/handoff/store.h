@@ -80,4 +80,13 @@ int store_replay(store_t *s, int64_t since, int64_t limit,
 /* The last seq committed, from the database. */
 int store_last_seq(store_t *s, int64_t *last_seq) MUSTCHECK;
 
+/*
+ * The SLA cycles still open (running, paused, or breached and not yet
+ * stopped), counted per clock: calls fn once for each clock that has any.
+ * One read of the partial index that holds exactly the open cycles.
+ */
+int store_open_cycles(store_t *s,
+    void (*fn)(void *arg, const char *clock, int64_t n), void *arg)
+    MUSTCHECK;
+
 #endif

@@ -31,6 +31,9 @@
  *       reply came for MS while some were unanswered.
  *
  * -t MS is how long to wait for a reply or a subscriber (default 30000).
+ * -S FILE -K FILE make every socket a CurveZMQ client (whether it binds or
+ * connects): FILE of -S holds the server's public key, FILE of -K the
+ * client's secret key, each in Z85 (as handoffctl keygen writes them).
  * Exit codes: 0 done, 1 failure (no reply, an unexpected reply), 2 usage.
  */
 #include <errno.h>
@@ -50,6 +53,9 @@
 #define DEFAULT_TIMEOUT_MS 30000
 
 static int timeout_ms = DEFAULT_TIMEOUT_MS;
+/* CurveZMQ client keys (Z85), when -S and -K were given. */
+static char curve_server[41], curve_public[41], curve_secret[41];
+static bool curve_on;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
     noreturn));
@@ -120,6 +126,35 @@ slurp(const char *path, size_t *len)
 	buf[n] = '\0';
 	*len = n;
 	return buf;
+}
+
+/* A key from a key file: its one word of 40 characters. */
+static void
+read_key(const char *path, char out[41])
+{
+	size_t len, b = 0;
+	char *buf = slurp(path, &len);
+
+	while (b < len && strchr(" \t\r\n", buf[b]) != NULL)
+		b++;
+	while (len > b && strchr(" \t\r\n", buf[len - 1]) != NULL)
+		len--;
+	if (len - b != 40)
+		die("%s: not a 40-character key", path);
+	memcpy(out, buf + b, 40);
+	out[40] = '\0';
+	free(buf);
+}
+
+static void
+apply_curve(void *s)
+{
+	if (!curve_on)
+		return;
+	if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, curve_server, 40) == -1 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, curve_public, 40) == -1 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, curve_secret, 40) == -1)
+		die("CurveZMQ keys: %s", zmq_strerror(errno));
 }
 
 typedef struct {
@@ -196,6 +231,7 @@ open_socket(void *ctx, int type, const char *ep, bool bind)
 	if (s == NULL)
 		die("zmq_socket: %s", zmq_strerror(errno));
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	apply_curve(s);
 	if ((bind ? zmq_bind(s, ep) : zmq_connect(s, ep)) == -1)
 		die("%s %s: %s", bind ? "bind" : "connect", ep,
 		    zmq_strerror(errno));
@@ -449,6 +485,7 @@ cmd_drop(void *ctx, const char *ep, int n, char **frames)
 		die("zmq_socket: %s", zmq_strerror(errno));
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger));
+	apply_curve(s);
 	/* One connection only: no reconnect while we watch. */
 	zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &reconnect, sizeof(reconnect));
 	if (zmq_socket_monitor(s, "inproc://drop-monitor",
@@ -584,7 +621,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: handoff-zmqtool [-t MS] [-w WINDOW] [-r RATE] COMMAND ...\n"
+	    "usage: handoff-zmqtool [-t MS] [-w WINDOW] [-r RATE] "
+	    "[-S SERVERKEY -K CLIENTKEY] COMMAND ...\n"
 	    "  push ENDPOINT FILE | pub ENDPOINT FILE NSUBS |\n"
 	    "  req ENDPOINT TOPIC BODYFILE | msg ENDPOINT MSGFILE... |\n"
 	    "  raw ENDPOINT FRAME... | drop ENDPOINT FRAME... |\n"
@@ -596,10 +634,10 @@ int
 main(int argc, char **argv)
 {
 	int window = 100, rate = 0, ch, rc = 2;
-	const char *cmd;
+	const char *cmd, *server_file = NULL, *client_file = NULL;
 	void *ctx;
 
-	while ((ch = getopt(argc, argv, "t:w:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "t:w:r:S:K:")) != -1) {
 		switch (ch) {
 		case 't':
 			timeout_ms = atoi(optarg);
@@ -610,9 +648,24 @@ main(int argc, char **argv)
 		case 'r':
 			rate = atoi(optarg);
 			break;
+		case 'S':
+			server_file = optarg;
+			break;
+		case 'K':
+			client_file = optarg;
+			break;
 		default:
 			usage();
 		}
+	}
+	if ((server_file == NULL) != (client_file == NULL))
+		usage();
+	if (server_file != NULL) {
+		read_key(server_file, curve_server);
+		read_key(client_file, curve_secret);
+		if (zmq_curve_public(curve_public, curve_secret) == -1)
+			die("%s: %s", client_file, zmq_strerror(errno));
+		curve_on = true;
 	}
 	argc -= optind;
 	argv += optind;

@@ -41,7 +41,14 @@ expect 0 "handoffctl " --version
 # Usage errors.
 expect 2 "no command given"
 expect 2 "unknown command 'frobnicate'" frobnicate
-expect 2 "unknown command 'keygen'" keygen
+expect 2 "keygen needs one NAME" keygen
+expect 2 "keygen needs one NAME" keygen a b
+expect 2 "is not a key name" keygen ../evil
+expect 2 "is not a key name" keygen .hidden
+expect 2 "does not apply to 'keygen'" keygen k -e "$none"
+expect 2 "does not apply to 'ping'" -e "$none" ping --out "$tmp"
+expect 2 "needs both keys: --server-key without --client-key" -e "$none" --server-key x ping
+expect 2 "needs both keys: --client-key without --server-key" --client-key x tail
 expect 2 "unknown option --bogus" --bogus ping
 expect 2 "unknown option -x" -x ping
 expect 2 "needs an argument" ping -e
@@ -68,7 +75,42 @@ expect 2 "is not a positive integer" send --to "$none" --max-tries x -
 expect 2 "at most one PREFIX" tail a b
 expect 2 "is not a positive integer" tail --count x
 expect 2 "--no-fill" tail --no-fill --since 3
+expect 2 "--week: '2026-W60' is not a week of 2026 (it has weeks 01 to 53)" \
+	-e "$none" report --week 2026-W60
+expect 2 "--week: '2025-W53' is not a week of 2025 (it has weeks 01 to 52)" \
+	-e "$none" report --week 2025-W53
+expect 2 "--week: 'garbage' is not an ISO week like 2026-W48" \
+	-e "$none" report --week garbage
+expect 2 "--week: '2026-11-23' is not an ISO week like 2026-W48" \
+	-e "$none" report --week 2026-11-23
+expect 2 "--format: 'pdf' is not a format: text, json or html" \
+	-e "$none" report --format pdf
+expect 2 "report takes no argument ('2026-W48')" -e "$none" report 2026-W48
+expect 2 "does not apply to 'status'" -e "$none" status --week 2026-W48
+expect 2 "does not apply to 'lead'" -e "$none" lead x --format json
+expect 2 "needs an argument" -e "$none" report --week
+expect 2 "simulate takes no argument ('x')" -e "$none" simulate x
+expect 2 "--start: 'yesterday' is not a date (YYYY-MM-DD) or an RFC 3339 time" \
+	simulate --start yesterday
+expect 2 "--start: '2026-02-30' is not a date" simulate --start 2026-02-30
+expect 2 "--days: '0' is not a number of days (1 to 366)" simulate --days 0
+expect 2 "--days: '367' is not a number of days" simulate --days 367
+expect 2 "--seed: '-1' is not a non-negative integer" simulate --seed -1
+expect 2 "--rate: '0' is not a number of leads a day (1 to 100000)" simulate --rate 0
+expect 2 "--tick: '1441' is not a number of minutes (1 to 1440)" simulate --tick 1441
+expect 2 "--speed: '0' is not a speed-up factor" simulate --wall --speed 0
+expect 2 "--speed: 'fast' is not a speed-up factor" simulate --wall --speed fast
+expect 2 "simulate: --speed needs --wall" simulate --speed 10
+expect 2 "simulate: --start does not apply to --wall" simulate --wall --start 2026-11-23
+expect 2 "simulate: --tick does not apply to --wall" simulate --wall --tick 5
+expect 2 "simulate: --dry-run prints the events at once" simulate --wall --dry-run
+expect 2 "simulate: --dry-run sends nothing" simulate --dry-run --to "$none"
+expect 2 "does not apply to 'send'" send --days 3 -
+expect 2 "does not apply to 'tail'" tail --seed 3
+expect 2 "does not apply to 'simulate'" simulate --brief
+expect 2 "does not apply to 'ping'" -e "$none" ping --brief
 # A usage error wins over a missing configuration.
+expect 2 "simulate: --speed needs --wall" -c "$tmp/missing.conf" simulate --speed 2
 expect 2 "lead needs one" -c "$tmp/missing.conf" lead
 
 # Configuration errors.
@@ -77,6 +119,8 @@ printf 'bus = { this is not libconfig\n' >"$tmp/broken.conf"
 expect 3 "$tmp/broken.conf" -c "$tmp/broken.conf" status
 expect 3 "$tmp/missing.conf" -c "$tmp/missing.conf" send -
 expect 3 "$tmp/missing.conf" -c "$tmp/missing.conf" tail
+expect 3 "$tmp/missing.conf" -c "$tmp/missing.conf" report
+expect 3 "$tmp/missing.conf" -c "$tmp/missing.conf" simulate --dry-run
 
 # No reply within -t: exit 1 with the endpoint and the time in the message,
 # after about that time (options may also follow the command).
@@ -95,6 +139,7 @@ fi
 expect 1 "no reply from $none within 0.5 s" status -t 0.5 -e "$none"
 expect 1 "no reply from $none within 0.5 s" -e "$none" -t 0.5 lead ann@example.com
 expect 1 "no reply from $none within 0.5 s" -e "$none" -t 0.5 replay --since 0
+expect 1 "no reply from $none within 0.5 s" -e "$none" -t 0.5 report --week 2026-w48 --format html
 expect 1 "cannot connect to bogus://x" -e bogus://x ping
 
 # send: an unreadable file; lines that are invalid are reported with their
@@ -114,6 +159,87 @@ expect 1 "one.jsonl:1: mkto/e1: no reply from $none after 2 tries" \
 	send --to "$none" -t 0.2 --max-tries 2 "$tmp/one.jsonl"
 expect 1 "no reply from $none after 2 tries" \
 	send --to "$none" -t 0.2 --max-tries 2 - <"$tmp/one.jsonl"
+
+# keygen: a pair, never overwritten; a directory that does not exist.
+expect 0 "$tmp/k1.pub: public key " keygen k1 --out "$tmp"
+[ "$(stat -c %a "$tmp/k1.key")" = 600 ] || {
+	echo "FAIL: keygen: $tmp/k1.key has mode $(stat -c %a "$tmp/k1.key")"
+	failures=$((failures + 1))
+}
+expect 1 "$tmp/k1.pub: already exists" keygen k1 --out "$tmp"
+expect 1 "$tmp/nodir/k2.key: cannot create" keygen k2 --out "$tmp/nodir"
+
+# CurveZMQ keys that cannot be used: exit 3, naming the option and file.
+expect 3 "--server-key: $tmp/missing.pub: cannot open" \
+	-e "$none" --server-key "$tmp/missing.pub" --client-key "$tmp/k1.key" ping
+printf 'short\n' >"$tmp/short.pub"
+expect 3 "--server-key: $tmp/short.pub: expected a 40-character Z85 key" \
+	send --to "$none" --server-key "$tmp/short.pub" --client-key "$tmp/k1.key" -
+cp "$tmp/k1.key" "$tmp/open.key"
+chmod 644 "$tmp/open.key"
+expect 3 "--client-key: $tmp/open.key: a secret key must not be open to every user" \
+	tail --from "$none" --server-key "$tmp/k1.pub" --client-key "$tmp/open.key"
+HANDOFF_CURVE_SERVER_KEY=$tmp/short.pub expect 3 "HANDOFF_CURVE_SERVER_KEY: $tmp/short.pub" \
+	-e "$none" --client-key "$tmp/k1.key" ping
+HANDOFF_CURVE_CLIENT_KEY=$tmp/k1.key expect 2 "needs both keys: HANDOFF_CURVE_CLIENT_KEY without --server-key" \
+	-e "$none" ping
+# With good keys, an ipc endpoint stays plain: no reply, as without keys.
+expect 1 "no reply from $none within 0.5 s" \
+	-e "$none" -t 0.5 --server-key "$tmp/k1.pub" --client-key "$tmp/k1.key" ping
+
+# simulate: needs a calendar (the first team's, else the first), an
+# event-time daemon unless --wall, and a daemon that answers; --dry-run
+# needs no daemon and prints the same events every time.
+sim_conf() {
+	cat <<CONF
+database = { conninfo = "postgresql:///nothing"; };
+bus = {
+  ingest = ( { kind = "router"; endpoint = "tcp://127.0.0.1:9"; } );
+  publish = "tcp://127.0.0.1:10";
+  control = "$none";
+};
+clock = { mode = "$1"; };
+$2
+CONF
+}
+cal='calendars = ( { name = "emea"; timezone = "Europe/London";
+  hours = { mon = "09:00-17:30"; tue = "09:00-17:30"; wed = "09:00-17:30";
+            thu = "09:00-17:30"; fri = "09:00-12:00,13:00-16:00"; }; } );'
+sim_conf event "" >"$tmp/nocal.conf"
+sim_conf wall "$cal" >"$tmp/wall.conf"
+sim_conf event "$cal" >"$tmp/event.conf"
+expect 3 "simulate: $tmp/nocal.conf has no calendar" -c "$tmp/nocal.conf" simulate
+expect 1 "simulate: $tmp/wall.conf: clock.mode is \"wall\"; a simulation in event time needs \"event\" (or use --wall)" \
+	-c "$tmp/wall.conf" simulate
+expect 1 "simulate: no reply from $none within 0.5 s (is handoffd running?)" \
+	-c "$tmp/event.conf" -t 0.5 simulate --days 1
+expect 0 "week 2026-W48: " -c "$tmp/event.conf" simulate --dry-run --start 2026-11-23
+mv "$tmp/out" "$tmp/week1.jsonl"
+expect 0 "" -c "$tmp/event.conf" simulate --dry-run --start 2026-11-23
+cmp -s "$tmp/out" "$tmp/week1.jsonl" || {
+	echo "FAIL: simulate --dry-run: two runs differ"
+	failures=$((failures + 1))
+}
+ticks=$(grep -c '"type":"clock.tick"' "$tmp/week1.jsonl")
+[ "$ticks" = 2016 ] || {
+	echo "FAIL: simulate --dry-run: $ticks clock.tick events in a week, want 2016"
+	failures=$((failures + 1))
+}
+expect 0 "" -c "$tmp/event.conf" simulate --dry-run --start 2026-11-23 --seed 2
+if cmp -s "$tmp/out" "$tmp/week1.jsonl"; then
+	echo "FAIL: simulate --dry-run: seeds 1 and 2 give the same events"
+	failures=$((failures + 1))
+fi
+# Nothing after the end of the week; the last event is a tick at it.
+last=$(grep -o '"occurred_at":"[^"]*"' "$tmp/week1.jsonl" | sort | tail -n 1)
+[ "$last" = '"occurred_at":"2026-11-30T00:00:00Z"' ] || {
+	echo "FAIL: simulate --dry-run: the latest event is at $last"
+	failures=$((failures + 1))
+}
+tail -n 1 "$tmp/week1.jsonl" | grep -q '"type":"clock.tick".*"occurred_at":"2026-11-30T00:00:00Z"' || {
+	echo "FAIL: simulate --dry-run: the last event is not a tick at the end"
+	failures=$((failures + 1))
+}
 
 # tail: a publisher that never speaks, with --idle.
 expect 1 "nothing received from ipc://$tmp/pub.sock within 0.5 s" \

@@ -41,7 +41,7 @@ OUTBOUND = [
 ]
 REPLIES = [
     "router.reply", "control.ping", "control.error", "control.status",
-    "control.replay_end", "control.lead",
+    "control.replay_end", "control.lead", "control.report",
 ]
 
 # Invalid examples whose expected error is a missing required field or a
@@ -172,6 +172,38 @@ def outb(t, **fields):
     return dict(OUTENV, type=t, **fields)
 
 
+def report_sample(**changes):
+    """A scorecard (the control command report's reply) of an empty week."""
+    sla = {"met": 0, "breached": 0, "open": 0, "cancelled": 0, "compliance": None}
+    doc = {
+        "week": "2026-W48", "zone": "Europe/London", "start": TS, "end": TS,
+        "first_day": "2026-11-23", "last_day": "2026-11-29", "clock": TS,
+        "complete": True,
+        "funnel": {"entered": {s: 0 for s in ("lead", "mql", "sal", "sql", "won", "lost",
+                                               "recycled", "disqualified")},
+                   "leads": {"created": 0, "became_mql": 0},
+                   "mqls": {"count": 0, "reached_sal": 0, "reached_sql": 0, "won": 0,
+                            "lost": 0},
+                   "conversion": {"lead_mql": None, "mql_sal": None, "sal_sql": None,
+                                  "sql_won": None, "mql_won": None}},
+        "acceptance": {"mqls": 0, "answered": 0, "accepted": 0, "rejected": 0, "rate": None},
+        "speed_to_lead": {"mqls": 0, "touched": 0, "median_s": None, "p90_s": None},
+        "sla": {"clocks": [dict(sla, clock="mql_acceptance")],
+                "teams": [dict(sla, team=None, clock="mql_acceptance")]},
+        "rejections": {"total": 0, "reasons": []},
+        "targets": [{"name": "mql_volume", "metric": "mql_count", "period": "week",
+                     "team": None, "goal": 200, "actual": 0, "met": False,
+                     "evaluations": [{"period_start": TS, "period_end": TS, "actual": 0,
+                                      "missed": True}]}],
+        "pipeline": {"opened": [{"currency": "EUR", "deals": 1, "amount": 1200.5}],
+                     "won": [], "lost": [], "open": []},
+        "trend": [{"week": "2026-W48", "start": TS, "mqls": 0, "touched": 0,
+                   "median_s": None, "p90_s": None}],
+    }
+    doc.update(changes)
+    return doc
+
+
 def sample_pairs():
     """(type, message, should_validate, what) for the schema self-test."""
     lead = {"id": "L-1", "email": " Ana@Example.COM ", "country": "gb", "score": 70,
@@ -242,6 +274,7 @@ def sample_pairs():
                           "cycles": [{"clock": "c", "cycle": 1, "state": "running",
                                       "started_at": TS, "due_at": TS, "elapsed_s": 10,
                                       "remaining_s": 100}]}),
+        ("control.report", report_sample()),
     ]
     bad = [
         ("lead.upserted", inb("lead.upserted"), "lead missing"),
@@ -319,6 +352,12 @@ def sample_pairs():
         ("router.reply", {"id": "e", "source": "s", "status": "accepted", "error": "x"},
          "accepted with an error"),
         ("control.replay_end", {"end": True}, "last_seq missing"),
+        ("control.report", report_sample(week="2026-W54"), "week 54"),
+        ("control.report", report_sample(acceptance={"mqls": 0, "answered": 0, "accepted": 0,
+                                                     "rejected": 0, "rate": 1.5}),
+         "rate above 1"),
+        ("control.report", {k: v for k, v in report_sample().items() if k != "funnel"},
+         "funnel missing"),
     ]
     for t, m in ok:
         yield t, m, True, "correct sample"
