@@ -1308,25 +1308,6 @@ fold(recon_lead_t *l)
 	}
 }
 
-static void
-recycled_msg(recon_t *r, recon_lead_t *l, const event_t *e, outbox_t *o)
-{
-	out_msg_t *m = arena_alloc(r->a, sizeof(*m));
-	recon_field_t *em = field_find(l, "email");
-
-	memset(m, 0, sizeof(*m));
-	m->type = OUT_HANDOFF_RECYCLED;
-	m->u.recycled.lead_key = l->lead_key;
-	m->u.recycled.source = l->source;
-	m->u.recycled.id = l->mkt_id;
-	m->u.recycled.email = l->email;
-	if (m->u.recycled.email == NULL && em != NULL)
-		m->u.recycled.email = l->email;
-	m->u.recycled.reason = e->reason;
-	m->u.recycled.by = e->owner;
-	outbox_add(o, m);
-}
-
 /* The email column: the profile's winning email, unquoted. */
 static void
 set_email(recon_t *r, recon_lead_t *l)
@@ -1386,8 +1367,6 @@ recon_apply(recon_t *r, outbox_t *o)
 		if (e->type == EV_DEAL_OPENED || e->type == EV_DEAL_STAGE_CHANGED ||
 		    e->type == EV_DEAL_CLOSED)
 			apply_deal(r, e);
-		if (e->type == EV_SALES_REJECTED)
-			recycled_msg(r, l, e, o);
 	}
 	for (size_t i = 0; i < r->leadlist.n; i++) {
 		recon_lead_t *l = r->leadlist.v[i];
@@ -1396,20 +1375,6 @@ recon_apply(recon_t *r, outbox_t *o)
 			continue;
 		set_email(r, l);
 		fold(l);
-	}
-	/* handoff.recycled names the email after the merge. */
-	for (size_t i = 0; i < o->npending; i++) {
-		out_msg_t *m = (out_msg_t *)o->pending[i];
-
-		if (m->type == OUT_HANDOFF_RECYCLED &&
-		    m->u.recycled.email == NULL) {
-			for (size_t k = 0; k < r->leadlist.n; k++) {
-				recon_lead_t *l = r->leadlist.v[k];
-
-				if (strcmp(l->lead_key, m->u.recycled.lead_key) == 0)
-					m->u.recycled.email = l->email;
-			}
-		}
 	}
 	return 0;
 }
@@ -1505,8 +1470,28 @@ recon_finish(recon_t *r, outbox_t *o)
 			const recon_log_t *e = &l->log[k];
 			out_msg_t *m;
 
-			if (e->stored || e->made != RECON_MADE_NONE ||
-			    e->type != EV_SALES_REASSIGNED)
+			if (e->stored || e->made != RECON_MADE_NONE)
+				continue;
+			if (e->type == EV_SALES_REJECTED) {
+				/*
+				 * Marketing hears of every rejection, with the
+				 * email after the batch's merge and, when the
+				 * CRM did not say who, the lead's owner then.
+				 */
+				m = arena_alloc(r->a, sizeof(*m));
+				memset(m, 0, sizeof(*m));
+				m->type = OUT_HANDOFF_RECYCLED;
+				m->u.recycled.lead_key = l->lead_key;
+				m->u.recycled.source = l->source;
+				m->u.recycled.id = l->mkt_id;
+				m->u.recycled.email = l->email;
+				m->u.recycled.reason = e->reason;
+				m->u.recycled.by = e->owner != NULL ? e->owner :
+				    e->prev_owner;
+				outbox_add(o, m);
+				continue;
+			}
+			if (e->type != EV_SALES_REASSIGNED)
 				continue;
 			m = arena_alloc(r->a, sizeof(*m));
 			memset(m, 0, sizeof(*m));

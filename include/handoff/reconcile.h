@@ -309,8 +309,10 @@ void recon_add_made(recon_t *r, recon_lead_t *l, recon_made_t made,
     ts_t at, const char *owner, const char *team, const char *reason,
     const char *outcome);
 /*
- * Queues what depends on the final fold: handoff.reassigned (why crm) for
- * each sales.reassigned the batch applied. Call once, after routing.
+ * Queues what depends on the final fold, for the events the batch applied:
+ * handoff.recycled for each sales.rejected (by: the event's owner, else
+ * the lead's owner before it) and handoff.reassigned (why crm) for each
+ * sales.reassigned. Call once, after routing.
  */
 void recon_finish(recon_t *r, outbox_t *o);
 

@@ -600,6 +600,7 @@ run_batch(store_t *s, const event_t *const *ev, size_t n, ts_t now,
 	unlock_pending(s, r, a, now, o);
 	load_leads(s, r);
 	assert_int_equal(recon_apply(r, o), 0);
+	recon_finish(r, o);
 	write_leads(s, r);
 	write_identities(s, r);
 	write_deals(s, r);
