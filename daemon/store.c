@@ -179,8 +179,18 @@ store_connect(store_t *s)
 		store_disconnect(s);
 		return -1;
 	}
+	/*
+	 * No parallel query and no JIT: each statement of a batch touches
+	 * the batch's rows through an index, and the planner picks a
+	 * parallel plan or compiles a statement only when it overestimates
+	 * its cost (statistics of tables that grew since the last ANALYZE,
+	 * or none yet); starting the workers or compiling then costs far
+	 * more than running the statement, more so on a busy machine.
+	 */
 	if (exec_ok(s, "SET client_encoding = 'UTF8'; "
 	    "SET TIME ZONE 'UTC'; "
+	    "SET max_parallel_workers_per_gather = 0; "
+	    "SET jit = off; "
 	    "CREATE TEMP TABLE IF NOT EXISTS handoff_stage ("
 	    " ord integer, source text, event_id text, type text,"
 	    " occurred_at timestamptz, received_at timestamptz, body json)"
