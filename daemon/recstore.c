@@ -214,20 +214,25 @@ load_identities(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a,
 	p[5] = rs->arr[5].s;
 	res = query(rs, c,
 	    /*
-	     * One join per kind against the keys, each an index probe of the
-	     * primary key: an OR of "= ANY" lets the planner choose a scan of
-	     * the whole table, whose cost grows with every batch.
+	     * One index probe of the primary key per key and kind: an OR of
+	     * "= ANY" lets the planner choose a scan of the whole table, and
+	     * so does a plain join once the table has outgrown its
+	     * statistics (a hash join over every identity of the kind). The
+	     * OFFSET 0 keeps each lateral subquery a subquery, so the probe
+	     * per key is the only plan there is.
 	     */
-	    "SELECT i.kind, i.value, i.lead_id FROM unnest($1::text[]) k(v) "
-	    "JOIN lead_identities i ON i.kind = 'mkt' AND i.value = k.v "
-	    "UNION ALL SELECT i.kind, i.value, i.lead_id FROM "
-	    "unnest($2::text[]) k(v) JOIN lead_identities i "
-	    "ON i.kind = 'crm' AND i.value = k.v "
-	    "UNION ALL SELECT i.kind, i.value, i.lead_id FROM "
-	    "unnest($3::text[]) k(v) JOIN lead_identities i "
-	    "ON i.kind = 'email' AND i.value = k.v "
-	    "UNION ALL SELECT 'key', l.lead_key, l.id FROM unnest($4::text[]) "
-	    "k(v) JOIN leads l ON l.lead_key = k.v", 4, p);
+	    "SELECT 'mkt', k.v, i.lead_id FROM unnest($1::text[]) k(v) "
+	    "CROSS JOIN LATERAL (SELECT lead_id FROM lead_identities "
+	    "WHERE kind = 'mkt' AND value = k.v OFFSET 0) i "
+	    "UNION ALL SELECT 'crm', k.v, i.lead_id FROM unnest($2::text[]) "
+	    "k(v) CROSS JOIN LATERAL (SELECT lead_id FROM lead_identities "
+	    "WHERE kind = 'crm' AND value = k.v OFFSET 0) i "
+	    "UNION ALL SELECT 'email', k.v, i.lead_id FROM unnest($3::text[]) "
+	    "k(v) CROSS JOIN LATERAL (SELECT lead_id FROM lead_identities "
+	    "WHERE kind = 'email' AND value = k.v OFFSET 0) i "
+	    "UNION ALL SELECT 'key', k.v, l.id FROM unnest($4::text[]) k(v) "
+	    "CROSS JOIN LATERAL (SELECT id FROM leads WHERE lead_key = k.v "
+	    "OFFSET 0) l", 4, p);
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -337,13 +342,28 @@ unlock_pending(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a, ts_t now,
 		p[1] = rs->arr[ID_CRM].s;
 		p[2] = rs->arr[ID_EMAIL].s;
 		p[3] = rs->arr[3].s;
+		/*
+		 * Index probes only, as in load_identities: one per key on
+		 * the partial index of its kind (an OR of "= ANY" reads the
+		 * whole table), then one per waiting event for its body.
+		 * UNION: an event may wait on several of the keys.
+		 */
 		res = query(rs, c,
-		    "SELECT p.source, p.event_id, p.type, e.body "
-		    "FROM pending_events p JOIN events e "
-		    "ON e.source = p.source AND e.event_id = p.event_id "
-		    "WHERE p.mkt = ANY($1::text[]) OR p.crm_id = ANY($2::text[]) "
-		    "OR p.email_norm = ANY($3::text[]) "
-		    "OR p.deal = ANY($4::text[]) "
+		    "SELECT p.source, p.event_id, p.type, e.body FROM ("
+		    "SELECT q.* FROM unnest($1::text[]) k(v) CROSS JOIN LATERAL "
+		    "(SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE mkt = k.v OFFSET 0) q "
+		    "UNION SELECT q.* FROM unnest($2::text[]) k(v) CROSS JOIN "
+		    "LATERAL (SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE crm_id = k.v OFFSET 0) q "
+		    "UNION SELECT q.* FROM unnest($3::text[]) k(v) CROSS JOIN "
+		    "LATERAL (SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE email_norm = k.v OFFSET 0) q "
+		    "UNION SELECT q.* FROM unnest($4::text[]) k(v) CROSS JOIN "
+		    "LATERAL (SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE deal = k.v OFFSET 0) q) p "
+		    "CROSS JOIN LATERAL (SELECT body FROM events WHERE "
+		    "source = p.source AND event_id = p.event_id OFFSET 0) e "
 		    "ORDER BY p.occurred_at, p.source, p.event_id", 4, p);
 		if (res == NULL)
 			return -1;
