@@ -22,6 +22,15 @@
 #define PENDING_ROUNDS 8
 #define UNMATCHED_PER_TX 1000
 
+/* A stored stage_history row of a lead the batch loaded. */
+typedef struct {
+	int64_t lead_id;
+	int pass;
+	recon_stage_t stage;
+	ts_t entered_at;
+	const char *source, *event_id;
+} stored_hist_t;
+
 struct recstore {
 	const cfg_t *cfg;
 	slastore_t *sla;
@@ -31,6 +40,8 @@ struct recstore {
 	bool clock_loaded;
 	char *err;
 	sbuf_t buf, arr[6];
+	stored_hist_t *hist; /* this batch's, in its arena, by lead_id */
+	size_t nhist;
 };
 
 recstore_t *
@@ -488,6 +499,56 @@ load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
 }
 
 static int
+cmp_hist(const void *a, const void *b)
+{
+	const stored_hist_t *x = a, *y = b;
+
+	if (x->lead_id != y->lead_id)
+		return x->lead_id < y->lead_id ? -1 : 1;
+	if (x->pass != y->pass)
+		return x->pass < y->pass ? -1 : 1;
+	return x->stage < y->stage ? -1 : x->stage > y->stage;
+}
+
+/*
+ * The stored stage history of the leads in p[0] (an array literal), so
+ * that write_history writes only the rows the fold changed.
+ */
+static int
+load_history(recstore_t *rs, PGconn *c, arena_t *a, const char *const *p)
+{
+	PGresult *res = query(rs, c,
+	    "SELECT k.id, h.pass, h.stage, (extract(epoch FROM h.entered_at) "
+	    "* 1000000)::bigint, h.source, h.event_id FROM "
+	    "unnest($1::bigint[]) k(id) CROSS JOIN LATERAL (SELECT * FROM "
+	    "stage_history WHERE lead_id = k.id OFFSET 0) h", 1, p);
+	size_t n = 0;
+
+	if (res == NULL)
+		return -1;
+	rs->hist = arena_alloc(a, ((size_t)PQntuples(res) + 1) *
+	    sizeof(*rs->hist));
+	for (int i = 0; i < PQntuples(res); i++) {
+		stored_hist_t *h = &rs->hist[n];
+		int st = recon_stage_from_name(PQgetvalue(res, i, 2));
+
+		if (st < 0)
+			continue; /* the table's CHECK allows no other */
+		h->lead_id = getll(res, i, 0);
+		h->pass = (int)getll(res, i, 1);
+		h->stage = (recon_stage_t)st;
+		h->entered_at = getll(res, i, 3);
+		h->source = getstr(a, res, i, 4);
+		h->event_id = getstr(a, res, i, 5);
+		n++;
+	}
+	PQclear(res);
+	qsort(rs->hist, n, sizeof(*rs->hist), cmp_hist);
+	rs->nhist = n;
+	return 0;
+}
+
+static int
 load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 {
 	int64_t *ids;
@@ -495,6 +556,8 @@ load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 	const char *p[1];
 	PGresult *res;
 
+	rs->hist = NULL;
+	rs->nhist = 0;
 	if (n == 0)
 		return 0;
 	sbuf_reset(&rs->buf);
@@ -537,10 +600,19 @@ load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		free(row.fields);
 	}
 	PQclear(res);
+	/*
+	 * The logs and stored histories, one index probe per lead (see
+	 * load_identities): with "lead_id = ANY" the planner reads the whole
+	 * table while it is small enough for its cost model, which the
+	 * benchmark's tables stay for a million events, and each batch then
+	 * costs in proportion to everything stored.
+	 */
 	res = query(rs, c,
-	    "SELECT lead_id, (extract(epoch FROM occurred_at) * 1000000)"
-	    "::bigint, source, event_id, type, owner, team, reason, deal_id, "
-	    "outcome FROM lead_log WHERE lead_id = ANY($1::bigint[])", 1, p);
+	    "SELECT k.id, (extract(epoch FROM g.occurred_at) * 1000000)"
+	    "::bigint, g.source, g.event_id, g.type, g.owner, g.team, "
+	    "g.reason, g.deal_id, g.outcome FROM unnest($1::bigint[]) k(id) "
+	    "CROSS JOIN LATERAL (SELECT * FROM lead_log WHERE lead_id = k.id "
+	    "OFFSET 0) g", 1, p);
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -563,7 +635,7 @@ load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		recon_add_log(r, getll(res, i, 0), &e);
 	}
 	PQclear(res);
-	return 0;
+	return load_history(rs, c, a, p);
 }
 
 static void
@@ -649,10 +721,154 @@ field_plain(arena_t *a, const recon_lead_t *l, const char *name)
 	return NULL;
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* The index of the first stored history row of lead id (or after). */
+static size_t
+stored_first(const recstore_t *rs, int64_t id)
+{
+	size_t lo = 0, hi = rs->nhist;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs->hist[mid].lead_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool
+same_hist(const recon_hist_t *x, const stored_hist_t *o)
+{
+	return x->entered_at == o->entered_at &&
+	    same_str(x->source, o->source) &&
+	    same_str(x->event_id, o->event_id);
+}
+
+/* Of the rows [from, to) of rs->hist, the one for (pass, stage), or NULL. */
+static const stored_hist_t *
+stored_find(const recstore_t *rs, size_t from, size_t to, int pass,
+    recon_stage_t stage)
+{
+	for (size_t k = from; k < to; k++)
+		if (rs->hist[k].pass == pass && rs->hist[k].stage == stage)
+			return &rs->hist[k];
+	return NULL;
+}
+
+/* Of the fold's history of l, the row for (pass, stage), or NULL. */
+static const recon_hist_t *
+fold_find(const recon_lead_t *l, int pass, recon_stage_t stage)
+{
+	for (size_t h = 0; h < l->nhist; h++)
+		if (l->hist[h].pass == pass && l->hist[h].stage == stage)
+			return &l->hist[h];
+	return NULL;
+}
+
+/*
+ * Writes the stage history the fold gave each refolded lead, but only
+ * the rows that differ from the stored ones: most events (a touch, an
+ * event that does not move the stage) leave the history as it was, and
+ * rewriting it whole cost a delete and an insert of every row of every
+ * touched lead, with their index entries and foreign-key checks. Rows
+ * that went or changed are deleted by their key, then the new and the
+ * changed ones copied in.
+ */
+static int
+write_history(recstore_t *rs, PGconn *c, recon_lead_t *const *ls, size_t n)
+{
+	sbuf_t *dl = &rs->arr[0], *dp = &rs->arr[1], *ds = &rs->arr[2];
+	size_t ndel = 0, nins = 0;
+	char *err = NULL;
+
+	sbuf_reset(&rs->buf);
+	sbuf_reset(dl);
+	sbuf_reset(dp);
+	sbuf_reset(ds);
+	for (size_t i = 0; i < n; i++) {
+		const recon_lead_t *l = ls[i];
+		size_t from, to;
+
+		/* A profile-only change leaves the history as it is. */
+		if (!l->dirty || !l->refold)
+			continue;
+		from = to = stored_first(rs, l->id);
+		while (to < rs->nhist && rs->hist[to].lead_id == l->id)
+			to++;
+		for (size_t k = from; k < to; k++) {
+			const stored_hist_t *o = &rs->hist[k];
+			const recon_hist_t *x = fold_find(l, o->pass, o->stage);
+
+			if (x != NULL && same_hist(x, o))
+				continue;
+			sbuf_printf(dl, "%s%lld", ndel ? "," : "{",
+			    (long long)o->lead_id);
+			sbuf_printf(dp, "%s%d", ndel ? "," : "{", o->pass);
+			sbuf_printf(ds, "%s%s", ndel ? "," : "{",
+			    recon_stage_name(o->stage));
+			ndel++;
+		}
+		for (size_t h = 0; h < l->nhist; h++) {
+			const recon_hist_t *x = &l->hist[h];
+			const stored_hist_t *o = stored_find(rs, from, to,
+			    x->pass, x->stage);
+
+			if (o != NULL && same_hist(x, o))
+				continue;
+			pgcopy_int(&rs->buf, l->id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_int(&rs->buf, x->pass);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, recon_stage_name(x->stage));
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, x->entered_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, x->source);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, x->event_id);
+			pgcopy_end(&rs->buf);
+			nins++;
+		}
+	}
+	if (ndel > 0) {
+		const char *p[3];
+		PGresult *res;
+
+		sbuf_addc(dl, '}');
+		sbuf_addc(dp, '}');
+		sbuf_addc(ds, '}');
+		p[0] = dl->s;
+		p[1] = dp->s;
+		p[2] = ds->s;
+		res = query(rs, c, "DELETE FROM stage_history h USING "
+		    "unnest($1::bigint[], $2::integer[], $3::text[]) "
+		    "AS k(lead_id, pass, stage) WHERE h.lead_id = k.lead_id "
+		    "AND h.pass = k.pass AND h.stage = k.stage", 3, p);
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
+	if (nins > 0 && pgcopy_run(c, "COPY stage_history (lead_id, pass, "
+	    "stage, entered_at, source, event_id) FROM STDIN", &rs->buf,
+	    &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 {
-	size_t n, nhist = 0;
+	size_t n;
 	recon_lead_t **ls = recon_leads(r, &n);
 	sbuf_t p, at;
 	char *err = NULL;
@@ -732,8 +948,6 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		pgcopy_sep(&rs->buf);
 		pgcopy_ts(&rs->buf, l->first_seen);
 		pgcopy_end(&rs->buf);
-		if (l->refold)
-			nhist += l->nhist;
 	}
 	sbuf_free(&p);
 	sbuf_free(&at);
@@ -765,58 +979,7 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		return -1;
 	}
 
-	/* The fold rewrote each touched lead's history. */
-	sbuf_reset(&rs->buf);
-	sbuf_reset(&rs->arr[0]);
-	sbuf_addc(&rs->arr[0], '{');
-	{
-		bool f = true;
-
-		for (size_t i = 0; i < n; i++) {
-			const recon_lead_t *l = ls[i];
-
-			/* A profile-only change leaves the history as it is. */
-			if (!l->dirty || !l->refold)
-				continue;
-			sbuf_printf(&rs->arr[0], "%s%lld", f ? "" : ",",
-			    (long long)l->id);
-			f = false;
-			for (size_t h = 0; h < l->nhist; h++) {
-				const recon_hist_t *x = &l->hist[h];
-
-				pgcopy_int(&rs->buf, l->id);
-				pgcopy_sep(&rs->buf);
-				pgcopy_int(&rs->buf, x->pass);
-				pgcopy_sep(&rs->buf);
-				pgcopy_str(&rs->buf, recon_stage_name(x->stage));
-				pgcopy_sep(&rs->buf);
-				pgcopy_ts(&rs->buf, x->entered_at);
-				pgcopy_sep(&rs->buf);
-				pgcopy_str(&rs->buf, x->source);
-				pgcopy_sep(&rs->buf);
-				pgcopy_str(&rs->buf, x->event_id);
-				pgcopy_end(&rs->buf);
-			}
-		}
-	}
-	sbuf_addc(&rs->arr[0], '}');
-	{
-		const char *p1[1] = { rs->arr[0].s };
-		PGresult *res = query(rs, c, "DELETE FROM stage_history WHERE "
-		    "lead_id = ANY($1::bigint[])", 1, p1);
-
-		if (res == NULL)
-			return -1;
-		PQclear(res);
-	}
-	if (nhist > 0 && pgcopy_run(c, "COPY stage_history (lead_id, pass, "
-	    "stage, entered_at, source, event_id) FROM STDIN", &rs->buf,
-	    &err) == -1) {
-		seterr(rs, err);
-		return -1;
-	}
-
-	return 0;
+	return write_history(rs, c, ls, n);
 }
 
 /*
