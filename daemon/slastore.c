@@ -26,6 +26,7 @@ struct slastore {
 	size_t ncals;
 	ts_t next_due;     /* earliest next_alert_at, 0 when none */
 	sbuf_t buf, a1;
+	sbuf_t key[3];     /* stored cycles' lead ids, clocks and numbers */
 };
 
 static void
@@ -68,6 +69,8 @@ slastore_new(const cfg_t *cfg, char **err)
 
 	sbuf_init(&ss->buf);
 	sbuf_init(&ss->a1);
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++)
+		sbuf_init(&ss->key[k]);
 	if (slastore_set_config(ss, cfg, err) == -1) {
 		slastore_destroy(&ss);
 		return NULL;
@@ -87,6 +90,8 @@ slastore_destroy(slastore_t **p)
 	free(ss->target_done);
 	sbuf_free(&ss->buf);
 	sbuf_free(&ss->a1);
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++)
+		sbuf_free(&ss->key[k]);
 	free(ss);
 	*p = NULL;
 }
@@ -255,6 +260,19 @@ copy_cycle(slastore_t *ss, sbuf_t *b, int64_t lead_id, const char *clock,
 	pgcopy_end(b);
 }
 
+/* Appends s as one quoted element of an array literal. */
+static void
+array_elem(sbuf_t *b, const char *s)
+{
+	sbuf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			sbuf_addc(b, '\\');
+		sbuf_addc(b, *s);
+	}
+	sbuf_addc(b, '"');
+}
+
 /* A column's text in the arena, or NULL. */
 static const char *
 col(arena_t *a, const PGresult *r, int row, int c)
@@ -313,9 +331,15 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 		return 0;
 	}
 	p[0] = ss->a1.s;
-	r = PQexecParams(c, "SELECT lead_id, clock, cycle, goal_s, calendar, "
-	    "done FROM sla_cycles WHERE lead_id = ANY($1::bigint[])", 1, NULL,
-	    p, NULL, NULL, 0);
+	/*
+	 * One index probe per lead: with "lead_id = ANY" the planner reads
+	 * the whole table while it is small enough for its cost model, and
+	 * each batch then costs in proportion to all cycles stored.
+	 */
+	r = PQexecParams(c, "SELECT k.id, s.clock, s.cycle, s.goal_s, "
+	    "s.calendar, s.done FROM unnest($1::bigint[]) k(id) CROSS JOIN "
+	    "LATERAL (SELECT * FROM sla_cycles WHERE lead_id = k.id OFFSET 0) "
+	    "s", 1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = xasprintf("load cycles: %s", pq_err(c, r));
 		PQclear(r);
@@ -325,6 +349,21 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 	stored = xcalloc(nst + 1, sizeof(*stored));
 	st_lead = xcalloc(nst + 1, sizeof(*st_lead));
 	st_clock = xcalloc(nst + 1, sizeof(*st_clock));
+	/* The stored cycles' keys, to delete exactly those rows below. */
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++) {
+		sbuf_reset(&ss->key[k]);
+		sbuf_addc(&ss->key[k], '{');
+	}
+	for (size_t i = 0; i < nst; i++) {
+		const char *sep = i ? "," : "";
+
+		sbuf_printf(&ss->key[0], "%s%s", sep, PQgetvalue(r, (int)i, 0));
+		sbuf_adds(&ss->key[1], sep);
+		array_elem(&ss->key[1], PQgetvalue(r, (int)i, 1));
+		sbuf_printf(&ss->key[2], "%s%s", sep, PQgetvalue(r, (int)i, 2));
+	}
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++)
+		sbuf_addc(&ss->key[k], '}');
 	for (size_t i = 0; i < nst; i++) {
 		int ci = cfg_calendar_index(cfg, PQgetvalue(r, (int)i, 4));
 
@@ -368,14 +407,27 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 			}
 		}
 	}
-	r = PQexecParams(c, "DELETE FROM sla_cycles WHERE lead_id = "
-	    "ANY($1::bigint[])", 1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*err = xasprintf("delete cycles: %s", pq_err(c, r));
+	/*
+	 * The stored cycles of these leads go, to be written again below;
+	 * by their keys, each of which matches one row at most, so that the
+	 * planner probes the primary key for each.
+	 */
+	if (nst > 0) {
+		const char *q[3] = { ss->key[0].s, ss->key[1].s,
+			ss->key[2].s };
+
+		r = PQexecParams(c, "DELETE FROM sla_cycles s USING "
+		    "unnest($1::bigint[], $2::text[], $3::integer[]) "
+		    "AS k(lead_id, clock, cycle) WHERE s.lead_id = k.lead_id "
+		    "AND s.clock = k.clock AND s.cycle = k.cycle", 3, NULL, q,
+		    NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*err = xasprintf("delete cycles: %s", pq_err(c, r));
+			PQclear(r);
+			goto out;
+		}
 		PQclear(r);
-		goto out;
 	}
-	PQclear(r);
 	if (ss->buf.len > 0 && pgcopy_run(c, "COPY sla_cycles (lead_id, clock, "
 	    "cycle, state, started_at, stopped_at, due_at, goal_s, calendar, "
 	    "elapsed_s, elapsed_at_us, due_us, warn_us, warn_frac, esc_us, done, "
