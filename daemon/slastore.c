@@ -467,6 +467,25 @@ parse_array(const char *s, ts_t *v, double *d, size_t max)
 	return n;
 }
 
+/* The earliest next_alert_at of all cycles (0: none), from its index. */
+static int
+load_next_due(slastore_t *ss, PGconn *c, char **err)
+{
+	PGresult *r = PQexec(c, "SELECT (extract(epoch FROM "
+	    "min(next_alert_at)) * 1000000)::bigint FROM sla_cycles "
+	    "WHERE next_alert_at IS NOT NULL");
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("next alert: %s", pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	ss->next_due = PQgetisnull(r, 0, 0) ? 0 :
+	    strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
 int
 slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
     char **err)
@@ -479,6 +498,17 @@ slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
 	sbuf_t ids, clocks, cycles, dones, nexts, states;
 
 	if (cfg->nclocks == 0)
+		return 0;
+	/*
+	 * Most batches find nothing due: the earliest next alert, one step
+	 * into its index, says so. The look-up of the due cycles is left to
+	 * when some are, because its plan may read the whole table when the
+	 * statistics are stale (and it costs a round trip). The minimum
+	 * covers the cycles that other daemons sharing the database wrote.
+	 */
+	if (load_next_due(ss, c, err) == -1)
+		return -1;
+	if (ss->next_due == 0 || ss->next_due > now)
 		return 0;
 	ts_format(now, tb);
 	snprintf(lim, sizeof(lim), "%d", DUE_PER_TX);
@@ -607,17 +637,7 @@ slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
 	}
 	PQclear(r);
 next:
-	r = PQexec(c, "SELECT (extract(epoch FROM min(next_alert_at)) * "
-	    "1000000)::bigint FROM sla_cycles WHERE next_alert_at IS NOT NULL");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*err = xasprintf("next alert: %s", pq_err(c, r));
-		PQclear(r);
-		return -1;
-	}
-	ss->next_due = PQgetisnull(r, 0, 0) ? 0 :
-	    strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return 0;
+	return load_next_due(ss, c, err);
 }
 
 /* RFC 3339 text of t, or JSON null. */
