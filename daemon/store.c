@@ -527,9 +527,16 @@ mark_published(store_t *s, outbox_t *o)
 
 	if (o->last_published <= o->marked)
 		return 0;
+	/*
+	 * Every row up to marked was recorded by a committed UPDATE like this
+	 * one (the rows below were all committed before it, seq following
+	 * commit order), so the range starts there: the partial index then
+	 * yields only the rows to mark, instead of walking first over the
+	 * entries of every row marked since the last vacuum.
+	 */
 	snprintf(sql, sizeof(sql), "UPDATE outbox SET published_at = now() "
-	    "WHERE published_at IS NULL AND seq <= %lld",
-	    (long long)o->last_published);
+	    "WHERE published_at IS NULL AND seq > %lld AND seq <= %lld",
+	    (long long)o->marked, (long long)o->last_published);
 	return exec_ok(s, sql);
 }
 
