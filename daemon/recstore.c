@@ -40,6 +40,7 @@ struct recstore {
 	bool clock_loaded;
 	char *err;
 	sbuf_t buf, arr[6];
+	sbuf_t newbuf;       /* the rows of leads new in the batch */
 	stored_hist_t *hist; /* this batch's, in its arena, by lead_id */
 	size_t nhist;
 };
@@ -58,6 +59,7 @@ recstore_new(const cfg_t *cfg, char **err)
 	rs->codec = codec_new();
 	rs->jdoc = jdoc_new();
 	sbuf_init(&rs->buf);
+	sbuf_init(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
 		sbuf_init(&rs->arr[i]);
 	return rs;
@@ -75,6 +77,7 @@ recstore_destroy(recstore_t **p)
 	codec_destroy(&rs->codec);
 	jdoc_destroy(&rs->jdoc);
 	sbuf_free(&rs->buf);
+	sbuf_free(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
 		sbuf_free(&rs->arr[i]);
 	free(rs->err);
@@ -875,11 +878,13 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 	bool any = false;
 
 	sbuf_reset(&rs->buf);
+	sbuf_reset(&rs->newbuf);
 	sbuf_init(&p);
 	sbuf_init(&at);
 	for (size_t i = 0; i < n; i++) {
 		const recon_lead_t *l = ls[i];
 		const char *score;
+		sbuf_t *b = l->is_new ? &rs->newbuf : &rs->buf;
 
 		if (!l->dirty)
 			continue;
@@ -887,25 +892,25 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		sbuf_reset(&p);
 		sbuf_reset(&at);
 		profile_json(l, &p, &at);
-		pgcopy_int(&rs->buf, l->id);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->lead_key);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->source);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->mkt_id);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->email);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->email_norm);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, recon_stage_name(l->stage));
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->stage_at);
-		pgcopy_sep(&rs->buf);
-		pgcopy_int(&rs->buf, l->pass);
-		pgcopy_sep(&rs->buf);
-		sbuf_addc(&rs->buf, '{');
+		pgcopy_int(b, l->id);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->lead_key);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->source);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->mkt_id);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->email);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->email_norm);
+		pgcopy_sep(b);
+		pgcopy_str(b, recon_stage_name(l->stage));
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->stage_at);
+		pgcopy_sep(b);
+		pgcopy_int(b, l->pass);
+		pgcopy_sep(b);
+		sbuf_addc(b, '{');
 		{
 			bool f = true;
 
@@ -915,45 +920,59 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 				if (l->stages[s] == 0)
 					continue;
 				ts_format(l->stages[s], tb);
-				sbuf_printf(&rs->buf, "%s\"%s\":\"%s\"",
+				sbuf_printf(b, "%s\"%s\":\"%s\"",
 				    f ? "" : ",", recon_stage_name(
 				    (recon_stage_t)s), tb);
 				f = false;
 			}
 		}
-		sbuf_addc(&rs->buf, '}');
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->owner);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->team);
-		pgcopy_sep(&rs->buf);
-		pgcopy_text(&rs->buf, p.s, p.len);
-		pgcopy_sep(&rs->buf);
-		pgcopy_text(&rs->buf, at.s, at.len);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, field_plain(a, l, "segment"));
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, field_plain(a, l, "country"));
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, field_plain(a, l, "campaign"));
-		pgcopy_sep(&rs->buf);
+		sbuf_addc(b, '}');
+		pgcopy_sep(b);
+		pgcopy_str(b, l->owner);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->team);
+		pgcopy_sep(b);
+		pgcopy_text(b, p.s, p.len);
+		pgcopy_sep(b);
+		pgcopy_text(b, at.s, at.len);
+		pgcopy_sep(b);
+		pgcopy_str(b, field_plain(a, l, "segment"));
+		pgcopy_sep(b);
+		pgcopy_str(b, field_plain(a, l, "country"));
+		pgcopy_sep(b);
+		pgcopy_str(b, field_plain(a, l, "campaign"));
+		pgcopy_sep(b);
 		score = field_plain(a, l, "score");
-		pgcopy_str(&rs->buf, score);
-		pgcopy_sep(&rs->buf);
-		pgcopy_int(&rs->buf, l->touches);
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->first_touch_at);
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->connected_at);
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->first_seen);
-		pgcopy_end(&rs->buf);
+		pgcopy_str(b, score);
+		pgcopy_sep(b);
+		pgcopy_int(b, l->touches);
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->first_touch_at);
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->connected_at);
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->first_seen);
+		pgcopy_end(b);
 	}
 	sbuf_free(&p);
 	sbuf_free(&at);
 	if (!any)
 		return 0;
-	if (pgcopy_run(c, "COPY handoff_leads (id, lead_key, source, mkt_id, "
+	/*
+	 * The leads this batch created go straight into the table; the
+	 * others through the temporary table and an upsert, which finds
+	 * each one by its primary key whatever the statistics say.
+	 */
+	if (rs->newbuf.len > 0 && pgcopy_run(c, "COPY leads (id, lead_key, "
+	    "source, mkt_id, email, email_norm, stage, stage_at, pass, stages, "
+	    "owner, team, profile, profile_at, segment, country, campaign, "
+	    "score, touches, first_touch_at, connected_at, first_seen) FROM "
+	    "STDIN", &rs->newbuf, &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	if (rs->buf.len > 0 && (pgcopy_run(c, "COPY handoff_leads (id, "
+	    "lead_key, source, mkt_id, "
 	    "email, email_norm, stage, stage_at, pass, stages, owner, team, "
 	    "profile, profile_at, segment, country, campaign, score, touches, "
 	    "first_touch_at, connected_at, first_seen) FROM STDIN", &rs->buf,
@@ -974,7 +993,8 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 	    "EXCLUDED.country, campaign = EXCLUDED.campaign, score = "
 	    "EXCLUDED.score, touches = EXCLUDED.touches, first_touch_at = "
 	    "EXCLUDED.first_touch_at, connected_at = EXCLUDED.connected_at, "
-	    "first_seen = EXCLUDED.first_seen, updated_at = now()", &err) == -1) {
+	    "first_seen = EXCLUDED.first_seen, updated_at = now()", &err) ==
+	    -1)) {
 		seterr(rs, err);
 		return -1;
 	}
