@@ -512,17 +512,24 @@ slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
 		return 0;
 	ts_format(now, tb);
 	snprintf(lim, sizeof(lim), "%d", DUE_PER_TX);
+	/*
+	 * The due cycles from the partial index on next_alert_at (the
+	 * session allows no sequential scan, see store.c), then each one's
+	 * lead by its primary key: a plain join let the planner hash all of
+	 * leads whenever it expected many due cycles.
+	 */
 	r = PQexecParams(c,
 	    "SELECT s.lead_id, s.clock, s.cycle, s.state, "
 	    "(extract(epoch FROM s.started_at) * 1000000)::bigint, "
 	    "coalesce((extract(epoch FROM s.stopped_at) * 1000000)::bigint, 0), "
 	    "s.goal_s, s.calendar, s.due_us, s.warn_us, s.warn_frac, s.esc_us, "
-	    "s.done, l.lead_key, l.owner, l.team FROM sla_cycles s "
-	    "JOIN leads l ON l.id = s.lead_id "
-	    "WHERE s.next_alert_at <= $1::timestamptz "
-	    "ORDER BY s.next_alert_at, s.lead_id, s.clock, s.cycle "
-	    "LIMIT $2::integer FOR UPDATE OF s SKIP LOCKED", 2, NULL, p, NULL,
-	    NULL, 0);
+	    "s.done, l.lead_key, l.owner, l.team FROM (SELECT * FROM "
+	    "sla_cycles WHERE next_alert_at <= $1::timestamptz "
+	    "ORDER BY next_alert_at, lead_id, clock, cycle "
+	    "LIMIT $2::integer FOR UPDATE SKIP LOCKED) s CROSS JOIN LATERAL "
+	    "(SELECT lead_key, owner, team FROM leads WHERE id = s.lead_id "
+	    "OFFSET 0) l ORDER BY s.next_alert_at, s.lead_id, s.clock, s.cycle",
+	    2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = xasprintf("due cycles: %s", pq_err(c, r));
 		PQclear(r);
