@@ -1270,19 +1270,20 @@ unmatched_due(recstore_t *rs, PGconn *c, arena_t *a, ts_t now, outbox_t *o)
 	int n;
 
 	ts_format(now - rs->cfg->unmatched_grace_s * TS_USEC, limit);
+	/*
+	 * Each event's body is found and parsed once, for its lead_ref (it
+	 * was three look-ups and three parses of the whole body).
+	 */
 	res = query(rs, c,
-	    "UPDATE pending_events SET notified = true WHERE (source, event_id) "
-	    "IN (SELECT source, event_id FROM pending_events WHERE NOT notified "
-	    "AND arrived <= $1::timestamptz ORDER BY arrived LIMIT 1000 "
-	    "FOR UPDATE SKIP LOCKED) RETURNING source, event_id, type, "
-	    "(SELECT e.body->'lead_ref'->>'crm_id' FROM events e WHERE "
-	    "e.source = pending_events.source AND e.event_id = "
-	    "pending_events.event_id), (SELECT e.body->'lead_ref'->>'email' "
-	    "FROM events e WHERE e.source = pending_events.source AND "
-	    "e.event_id = pending_events.event_id), (extract(epoch FROM "
-	    "arrived) * 1000000)::bigint, (SELECT e.body->'lead_ref'->>"
-	    "'lead_key' FROM events e WHERE e.source = pending_events.source "
-	    "AND e.event_id = pending_events.event_id)",
+	    "WITH u AS (UPDATE pending_events SET notified = true WHERE "
+	    "(source, event_id) IN (SELECT source, event_id FROM "
+	    "pending_events WHERE NOT notified AND arrived <= $1::timestamptz "
+	    "ORDER BY arrived LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING "
+	    "source, event_id, type, arrived) SELECT u.source, u.event_id, "
+	    "u.type, e.r->>'crm_id', e.r->>'email', (extract(epoch FROM "
+	    "u.arrived) * 1000000)::bigint, e.r->>'lead_key' FROM u "
+	    "LEFT JOIN LATERAL (SELECT body->'lead_ref' AS r FROM events WHERE "
+	    "source = u.source AND event_id = u.event_id OFFSET 0) e ON true",
 	    1, p);
 	if (res == NULL)
 		return -1;
