@@ -23,6 +23,15 @@
 #define PENDING_ROUNDS 8
 #define UNMATCHED_PER_TX 1000
 
+/* A stored stage_history row of a lead the batch loaded. */
+typedef struct {
+	int64_t lead_id;
+	int pass;
+	recon_stage_t stage;
+	ts_t entered_at;
+	const char *source, *event_id;
+} stored_hist_t;
+
 struct recstore {
 	const cfg_t *cfg;
 	slastore_t *sla;
@@ -32,6 +41,9 @@ struct recstore {
 	bool clock_loaded;
 	char *err;
 	sbuf_t buf, arr[6];
+	sbuf_t newbuf;       /* the rows of leads new in the batch */
+	stored_hist_t *hist; /* this batch's, in its arena, by lead_id */
+	size_t nhist;
 	/* After a reload: reps it set away, whose open MQLs move (SPEC §4),
 	 * and whether the unroutable waiting leads are tried again. */
 	char **away;
@@ -55,6 +67,7 @@ recstore_new(const cfg_t *cfg, char **err)
 	rs->codec = codec_new();
 	rs->jdoc = jdoc_new();
 	sbuf_init(&rs->buf);
+	sbuf_init(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
 		sbuf_init(&rs->arr[i]);
 	return rs;
@@ -72,6 +85,7 @@ recstore_destroy(recstore_t **p)
 	codec_destroy(&rs->codec);
 	jdoc_destroy(&rs->jdoc);
 	sbuf_free(&rs->buf);
+	sbuf_free(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
 		sbuf_free(&rs->arr[i]);
 	free(rs->err);
@@ -262,20 +276,25 @@ load_identities(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a,
 	p[5] = rs->arr[5].s;
 	res = query(rs, c,
 	    /*
-	     * One join per kind against the keys, each an index probe of the
-	     * primary key: an OR of "= ANY" lets the planner choose a scan of
-	     * the whole table, whose cost grows with every batch.
+	     * One index probe of the primary key per key and kind: an OR of
+	     * "= ANY" lets the planner choose a scan of the whole table, and
+	     * so does a plain join once the table has outgrown its
+	     * statistics (a hash join over every identity of the kind). The
+	     * OFFSET 0 keeps each lateral subquery a subquery, so the probe
+	     * per key is the only plan there is.
 	     */
-	    "SELECT i.kind, i.value, i.lead_id FROM unnest($1::text[]) k(v) "
-	    "JOIN lead_identities i ON i.kind = 'mkt' AND i.value = k.v "
-	    "UNION ALL SELECT i.kind, i.value, i.lead_id FROM "
-	    "unnest($2::text[]) k(v) JOIN lead_identities i "
-	    "ON i.kind = 'crm' AND i.value = k.v "
-	    "UNION ALL SELECT i.kind, i.value, i.lead_id FROM "
-	    "unnest($3::text[]) k(v) JOIN lead_identities i "
-	    "ON i.kind = 'email' AND i.value = k.v "
-	    "UNION ALL SELECT 'key', l.lead_key, l.id FROM unnest($4::text[]) "
-	    "k(v) JOIN leads l ON l.lead_key = k.v", 4, p);
+	    "SELECT 'mkt', k.v, i.lead_id FROM unnest($1::text[]) k(v) "
+	    "CROSS JOIN LATERAL (SELECT lead_id FROM lead_identities "
+	    "WHERE kind = 'mkt' AND value = k.v OFFSET 0) i "
+	    "UNION ALL SELECT 'crm', k.v, i.lead_id FROM unnest($2::text[]) "
+	    "k(v) CROSS JOIN LATERAL (SELECT lead_id FROM lead_identities "
+	    "WHERE kind = 'crm' AND value = k.v OFFSET 0) i "
+	    "UNION ALL SELECT 'email', k.v, i.lead_id FROM unnest($3::text[]) "
+	    "k(v) CROSS JOIN LATERAL (SELECT lead_id FROM lead_identities "
+	    "WHERE kind = 'email' AND value = k.v OFFSET 0) i "
+	    "UNION ALL SELECT 'key', k.v, l.id FROM unnest($4::text[]) k(v) "
+	    "CROSS JOIN LATERAL (SELECT id FROM leads WHERE lead_key = k.v "
+	    "OFFSET 0) l", 4, p);
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -385,13 +404,28 @@ unlock_pending(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a, ts_t now,
 		p[1] = rs->arr[ID_CRM].s;
 		p[2] = rs->arr[ID_EMAIL].s;
 		p[3] = rs->arr[3].s;
+		/*
+		 * Index probes only, as in load_identities: one per key on
+		 * the partial index of its kind (an OR of "= ANY" reads the
+		 * whole table), then one per waiting event for its body.
+		 * UNION: an event may wait on several of the keys.
+		 */
 		res = query(rs, c,
-		    "SELECT p.source, p.event_id, p.type, e.body "
-		    "FROM pending_events p JOIN events e "
-		    "ON e.source = p.source AND e.event_id = p.event_id "
-		    "WHERE p.mkt = ANY($1::text[]) OR p.crm_id = ANY($2::text[]) "
-		    "OR p.email_norm = ANY($3::text[]) "
-		    "OR p.deal = ANY($4::text[]) "
+		    "SELECT p.source, p.event_id, p.type, e.body FROM ("
+		    "SELECT q.* FROM unnest($1::text[]) k(v) CROSS JOIN LATERAL "
+		    "(SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE mkt = k.v OFFSET 0) q "
+		    "UNION SELECT q.* FROM unnest($2::text[]) k(v) CROSS JOIN "
+		    "LATERAL (SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE crm_id = k.v OFFSET 0) q "
+		    "UNION SELECT q.* FROM unnest($3::text[]) k(v) CROSS JOIN "
+		    "LATERAL (SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE email_norm = k.v OFFSET 0) q "
+		    "UNION SELECT q.* FROM unnest($4::text[]) k(v) CROSS JOIN "
+		    "LATERAL (SELECT source, event_id, type, occurred_at FROM "
+		    "pending_events WHERE deal = k.v OFFSET 0) q) p "
+		    "CROSS JOIN LATERAL (SELECT body FROM events WHERE "
+		    "source = p.source AND event_id = p.event_id OFFSET 0) e "
 		    "ORDER BY p.occurred_at, p.source, p.event_id", 4, p);
 		if (res == NULL)
 			return -1;
@@ -516,6 +550,61 @@ load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
 }
 
 static int
+cmp_hist(const void *a, const void *b)
+{
+	const stored_hist_t *x = a, *y = b;
+
+	if (x->lead_id != y->lead_id)
+		return x->lead_id < y->lead_id ? -1 : 1;
+	if (x->pass != y->pass)
+		return x->pass < y->pass ? -1 : 1;
+	return x->stage < y->stage ? -1 : x->stage > y->stage;
+}
+
+/*
+ * The stored stage history of the leads in p[0] (an array literal), so
+ * that write_history writes only the rows the fold changed.
+ */
+static int
+load_history(recstore_t *rs, PGconn *c, arena_t *a, const char *const *p)
+{
+	PGresult *res = query(rs, c,
+	    "SELECT k.id, h.pass, h.stage, (extract(epoch FROM h.entered_at) "
+	    "* 1000000)::bigint, h.source, h.event_id FROM "
+	    "unnest($1::bigint[]) k(id) CROSS JOIN LATERAL (SELECT * FROM "
+	    "stage_history WHERE lead_id = k.id OFFSET 0) h", 1, p);
+	size_t n = rs->nhist;
+	stored_hist_t *all;
+
+	if (res == NULL)
+		return -1;
+	/* Added to what this round loaded before (routing loads twice). */
+	all = arena_alloc(a, (rs->nhist + (size_t)PQntuples(res) + 1) *
+	    sizeof(*rs->hist));
+	if (rs->nhist > 0)
+		memcpy(all, rs->hist, rs->nhist * sizeof(*rs->hist));
+	rs->hist = all;
+	for (int i = 0; i < PQntuples(res); i++) {
+		stored_hist_t *h = &rs->hist[n];
+		int st = recon_stage_from_name(PQgetvalue(res, i, 2));
+
+		if (st < 0)
+			continue; /* the table's CHECK allows no other */
+		h->lead_id = getll(res, i, 0);
+		h->pass = (int)getll(res, i, 1);
+		h->stage = (recon_stage_t)st;
+		h->entered_at = getll(res, i, 3);
+		h->source = getstr(a, res, i, 4);
+		h->event_id = getstr(a, res, i, 5);
+		n++;
+	}
+	PQclear(res);
+	qsort(rs->hist, n, sizeof(*rs->hist), cmp_hist);
+	rs->nhist = n;
+	return 0;
+}
+
+static int
 load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 {
 	int64_t *ids;
@@ -565,10 +654,19 @@ load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		free(row.fields);
 	}
 	PQclear(res);
+	/*
+	 * The logs and stored histories, one index probe per lead (see
+	 * load_identities): with "lead_id = ANY" the planner reads the whole
+	 * table while it is small enough for its cost model, which the
+	 * benchmark's tables stay for a million events, and each batch then
+	 * costs in proportion to everything stored.
+	 */
 	res = query(rs, c,
-	    "SELECT lead_id, (extract(epoch FROM occurred_at) * 1000000)"
-	    "::bigint, source, event_id, type, owner, team, reason, deal_id, "
-	    "outcome FROM lead_log WHERE lead_id = ANY($1::bigint[])", 1, p);
+	    "SELECT k.id, (extract(epoch FROM g.occurred_at) * 1000000)"
+	    "::bigint, g.source, g.event_id, g.type, g.owner, g.team, "
+	    "g.reason, g.deal_id, g.outcome FROM unnest($1::bigint[]) k(id) "
+	    "CROSS JOIN LATERAL (SELECT * FROM lead_log WHERE lead_id = k.id "
+	    "OFFSET 0) g", 1, p);
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -589,7 +687,7 @@ load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		recon_add_log(r, getll(res, i, 0), &e);
 	}
 	PQclear(res);
-	return 0;
+	return load_history(rs, c, a, p);
 }
 
 static void
@@ -659,21 +757,167 @@ profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 	sbuf_addc(at, '}');
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* The index of the first stored history row of lead id (or after). */
+static size_t
+stored_first(const recstore_t *rs, int64_t id)
+{
+	size_t lo = 0, hi = rs->nhist;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs->hist[mid].lead_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool
+same_hist(const recon_hist_t *x, const stored_hist_t *o)
+{
+	return x->entered_at == o->entered_at &&
+	    same_str(x->source, o->source) &&
+	    same_str(x->event_id, o->event_id);
+}
+
+/* Of the rows [from, to) of rs->hist, the one for (pass, stage), or NULL. */
+static const stored_hist_t *
+stored_find(const recstore_t *rs, size_t from, size_t to, int pass,
+    recon_stage_t stage)
+{
+	for (size_t k = from; k < to; k++)
+		if (rs->hist[k].pass == pass && rs->hist[k].stage == stage)
+			return &rs->hist[k];
+	return NULL;
+}
+
+/* Of the fold's history of l, the row for (pass, stage), or NULL. */
+static const recon_hist_t *
+fold_find(const recon_lead_t *l, int pass, recon_stage_t stage)
+{
+	for (size_t h = 0; h < l->nhist; h++)
+		if (l->hist[h].pass == pass && l->hist[h].stage == stage)
+			return &l->hist[h];
+	return NULL;
+}
+
+/*
+ * Writes the stage history the fold gave each refolded lead, but only
+ * the rows that differ from the stored ones: most events (a touch, an
+ * event that does not move the stage) leave the history as it was, and
+ * rewriting it whole cost a delete and an insert of every row of every
+ * touched lead, with their index entries and foreign-key checks. Rows
+ * that went or changed are deleted by their key, then the new and the
+ * changed ones copied in.
+ */
+static int
+write_history(recstore_t *rs, PGconn *c, recon_lead_t *const *ls, size_t n)
+{
+	sbuf_t *dl = &rs->arr[0], *dp = &rs->arr[1], *ds = &rs->arr[2];
+	size_t ndel = 0, nins = 0;
+	char *err = NULL;
+
+	sbuf_reset(&rs->buf);
+	sbuf_reset(dl);
+	sbuf_reset(dp);
+	sbuf_reset(ds);
+	for (size_t i = 0; i < n; i++) {
+		const recon_lead_t *l = ls[i];
+		size_t from, to;
+
+		/* A profile-only change leaves the history as it is. */
+		if (!l->dirty || !l->refold)
+			continue;
+		from = to = stored_first(rs, l->id);
+		while (to < rs->nhist && rs->hist[to].lead_id == l->id)
+			to++;
+		for (size_t k = from; k < to; k++) {
+			const stored_hist_t *o = &rs->hist[k];
+			const recon_hist_t *x = fold_find(l, o->pass, o->stage);
+
+			if (x != NULL && same_hist(x, o))
+				continue;
+			sbuf_printf(dl, "%s%lld", ndel ? "," : "{",
+			    (long long)o->lead_id);
+			sbuf_printf(dp, "%s%d", ndel ? "," : "{", o->pass);
+			sbuf_printf(ds, "%s%s", ndel ? "," : "{",
+			    recon_stage_name(o->stage));
+			ndel++;
+		}
+		for (size_t h = 0; h < l->nhist; h++) {
+			const recon_hist_t *x = &l->hist[h];
+			const stored_hist_t *o = stored_find(rs, from, to,
+			    x->pass, x->stage);
+
+			if (o != NULL && same_hist(x, o))
+				continue;
+			pgcopy_int(&rs->buf, l->id);
+			pgcopy_sep(&rs->buf);
+			pgcopy_int(&rs->buf, x->pass);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, recon_stage_name(x->stage));
+			pgcopy_sep(&rs->buf);
+			pgcopy_ts(&rs->buf, x->entered_at);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, x->source);
+			pgcopy_sep(&rs->buf);
+			pgcopy_str(&rs->buf, x->event_id);
+			pgcopy_end(&rs->buf);
+			nins++;
+		}
+	}
+	if (ndel > 0) {
+		const char *p[3];
+		PGresult *res;
+
+		sbuf_addc(dl, '}');
+		sbuf_addc(dp, '}');
+		sbuf_addc(ds, '}');
+		p[0] = dl->s;
+		p[1] = dp->s;
+		p[2] = ds->s;
+		res = query(rs, c, "DELETE FROM stage_history h USING "
+		    "unnest($1::bigint[], $2::integer[], $3::text[]) "
+		    "AS k(lead_id, pass, stage) WHERE h.lead_id = k.lead_id "
+		    "AND h.pass = k.pass AND h.stage = k.stage", 3, p);
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
+	if (nins > 0 && pgcopy_run(c, "COPY stage_history (lead_id, pass, "
+	    "stage, entered_at, source, event_id) FROM STDIN", &rs->buf,
+	    &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 {
-	size_t n, nhist = 0;
+	size_t n;
 	recon_lead_t **ls = recon_leads(r, &n);
 	sbuf_t p, at;
 	char *err = NULL;
 	bool any = false;
 
 	sbuf_reset(&rs->buf);
+	sbuf_reset(&rs->newbuf);
 	sbuf_init(&p);
 	sbuf_init(&at);
 	for (size_t i = 0; i < n; i++) {
 		const recon_lead_t *l = ls[i];
 		const char *score;
+		sbuf_t *b = l->is_new ? &rs->newbuf : &rs->buf;
 
 		if (!l->dirty)
 			continue;
@@ -681,25 +925,25 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		sbuf_reset(&p);
 		sbuf_reset(&at);
 		profile_json(l, &p, &at);
-		pgcopy_int(&rs->buf, l->id);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->lead_key);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->source);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->mkt_id);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->email);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->email_norm);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, recon_stage_name(l->stage));
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->stage_at);
-		pgcopy_sep(&rs->buf);
-		pgcopy_int(&rs->buf, l->pass);
-		pgcopy_sep(&rs->buf);
-		sbuf_addc(&rs->buf, '{');
+		pgcopy_int(b, l->id);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->lead_key);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->source);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->mkt_id);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->email);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->email_norm);
+		pgcopy_sep(b);
+		pgcopy_str(b, recon_stage_name(l->stage));
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->stage_at);
+		pgcopy_sep(b);
+		pgcopy_int(b, l->pass);
+		pgcopy_sep(b);
+		sbuf_addc(b, '{');
 		{
 			bool f = true;
 
@@ -709,58 +953,71 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 				if (l->stages[s] == 0)
 					continue;
 				ts_format(l->stages[s], tb);
-				sbuf_printf(&rs->buf, "%s\"%s\":\"%s\"",
+				sbuf_printf(b, "%s\"%s\":\"%s\"",
 				    f ? "" : ",", recon_stage_name(
 				    (recon_stage_t)s), tb);
 				f = false;
 			}
 		}
-		sbuf_addc(&rs->buf, '}');
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->owner);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, l->team);
-		pgcopy_sep(&rs->buf);
-		pgcopy_text(&rs->buf, p.s, p.len);
-		pgcopy_sep(&rs->buf);
-		pgcopy_text(&rs->buf, at.s, at.len);
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, recon_field_plain(a, l, "segment"));
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, recon_field_plain(a, l, "country"));
-		pgcopy_sep(&rs->buf);
-		pgcopy_str(&rs->buf, recon_field_plain(a, l, "campaign"));
-		pgcopy_sep(&rs->buf);
+		sbuf_addc(b, '}');
+		pgcopy_sep(b);
+		pgcopy_str(b, l->owner);
+		pgcopy_sep(b);
+		pgcopy_str(b, l->team);
+		pgcopy_sep(b);
+		pgcopy_text(b, p.s, p.len);
+		pgcopy_sep(b);
+		pgcopy_text(b, at.s, at.len);
+		pgcopy_sep(b);
+		pgcopy_str(b, recon_field_plain(a, l, "segment"));
+		pgcopy_sep(b);
+		pgcopy_str(b, recon_field_plain(a, l, "country"));
+		pgcopy_sep(b);
+		pgcopy_str(b, recon_field_plain(a, l, "campaign"));
+		pgcopy_sep(b);
 		score = recon_field_plain(a, l, "score");
-		pgcopy_str(&rs->buf, score);
-		pgcopy_sep(&rs->buf);
-		pgcopy_int(&rs->buf, l->touches);
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->first_touch_at);
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->connected_at);
-		pgcopy_sep(&rs->buf);
-		pgcopy_ts(&rs->buf, l->first_seen);
-		pgcopy_end(&rs->buf);
-		if (l->refold)
-			nhist += l->nhist;
+		pgcopy_str(b, score);
+		pgcopy_sep(b);
+		pgcopy_int(b, l->touches);
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->first_touch_at);
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->connected_at);
+		pgcopy_sep(b);
+		pgcopy_ts(b, l->first_seen);
+		pgcopy_end(b);
 	}
 	sbuf_free(&p);
 	sbuf_free(&at);
 	if (!any)
 		return 0;
 	/*
+	 * The leads this batch created go straight into the table; the
+	 * others through the temporary table and an upsert, which finds
+	 * each one by its primary key whatever the statistics say.
+	 */
+	if (rs->newbuf.len > 0 && pgcopy_run(c, "COPY leads (id, lead_key, "
+	    "source, mkt_id, email, email_norm, stage, stage_at, pass, stages, "
+	    "owner, team, profile, profile_at, segment, country, campaign, "
+	    "score, touches, first_touch_at, connected_at, first_seen) FROM "
+	    "STDIN", &rs->newbuf, &err) == -1) {
+		seterr(rs, err);
+		return -1;
+	}
+	/*
 	 * A second round of the batch (a reassignment) stages its leads
 	 * anew: the first round's rows are still in the temporary table
 	 * until the commit.
 	 */
-	if (rs->leads_staged && pgcopy_exec(c, "TRUNCATE handoff_leads",
-	    &err) == -1) {
+	if (rs->buf.len > 0 && rs->leads_staged &&
+	    pgcopy_exec(c, "TRUNCATE handoff_leads", &err) == -1) {
 		seterr(rs, err);
 		return -1;
 	}
-	rs->leads_staged = true;
-	if (pgcopy_run(c, "COPY handoff_leads (id, lead_key, source, mkt_id, "
+	if (rs->buf.len > 0)
+		rs->leads_staged = true;
+	if (rs->buf.len > 0 && (pgcopy_run(c, "COPY handoff_leads (id, "
+	    "lead_key, source, mkt_id, "
 	    "email, email_norm, stage, stage_at, pass, stages, owner, team, "
 	    "profile, profile_at, segment, country, campaign, score, touches, "
 	    "first_touch_at, connected_at, first_seen) FROM STDIN", &rs->buf,
@@ -781,63 +1038,13 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 	    "EXCLUDED.country, campaign = EXCLUDED.campaign, score = "
 	    "EXCLUDED.score, touches = EXCLUDED.touches, first_touch_at = "
 	    "EXCLUDED.first_touch_at, connected_at = EXCLUDED.connected_at, "
-	    "first_seen = EXCLUDED.first_seen, updated_at = now()", &err) == -1) {
+	    "first_seen = EXCLUDED.first_seen, updated_at = now()", &err) ==
+	    -1)) {
 		seterr(rs, err);
 		return -1;
 	}
 
-	/* The fold rewrote each touched lead's history. */
-	sbuf_reset(&rs->buf);
-	sbuf_reset(&rs->arr[0]);
-	sbuf_addc(&rs->arr[0], '{');
-	{
-		bool f = true;
-
-		for (size_t i = 0; i < n; i++) {
-			const recon_lead_t *l = ls[i];
-
-			/* A profile-only change leaves the history as it is. */
-			if (!l->dirty || !l->refold)
-				continue;
-			sbuf_printf(&rs->arr[0], "%s%lld", f ? "" : ",",
-			    (long long)l->id);
-			f = false;
-			for (size_t h = 0; h < l->nhist; h++) {
-				const recon_hist_t *x = &l->hist[h];
-
-				pgcopy_int(&rs->buf, l->id);
-				pgcopy_sep(&rs->buf);
-				pgcopy_int(&rs->buf, x->pass);
-				pgcopy_sep(&rs->buf);
-				pgcopy_str(&rs->buf, recon_stage_name(x->stage));
-				pgcopy_sep(&rs->buf);
-				pgcopy_ts(&rs->buf, x->entered_at);
-				pgcopy_sep(&rs->buf);
-				pgcopy_str(&rs->buf, x->source);
-				pgcopy_sep(&rs->buf);
-				pgcopy_str(&rs->buf, x->event_id);
-				pgcopy_end(&rs->buf);
-			}
-		}
-	}
-	sbuf_addc(&rs->arr[0], '}');
-	{
-		const char *p1[1] = { rs->arr[0].s };
-		PGresult *res = query(rs, c, "DELETE FROM stage_history WHERE "
-		    "lead_id = ANY($1::bigint[])", 1, p1);
-
-		if (res == NULL)
-			return -1;
-		PQclear(res);
-	}
-	if (nhist > 0 && pgcopy_run(c, "COPY stage_history (lead_id, pass, "
-	    "stage, entered_at, source, event_id) FROM STDIN", &rs->buf,
-	    &err) == -1) {
-		seterr(rs, err);
-		return -1;
-	}
-
-	return 0;
+	return write_history(rs, c, ls, n);
 }
 
 /*
@@ -1108,19 +1315,20 @@ unmatched_due(recstore_t *rs, PGconn *c, arena_t *a, ts_t now, outbox_t *o)
 	int n;
 
 	ts_format(now - rs->cfg->unmatched_grace_s * TS_USEC, limit);
+	/*
+	 * Each event's body is found and parsed once, for its lead_ref (it
+	 * was three look-ups and three parses of the whole body).
+	 */
 	res = query(rs, c,
-	    "UPDATE pending_events SET notified = true WHERE (source, event_id) "
-	    "IN (SELECT source, event_id FROM pending_events WHERE NOT notified "
-	    "AND arrived <= $1::timestamptz ORDER BY arrived LIMIT 1000 "
-	    "FOR UPDATE SKIP LOCKED) RETURNING source, event_id, type, "
-	    "(SELECT e.body->'lead_ref'->>'crm_id' FROM events e WHERE "
-	    "e.source = pending_events.source AND e.event_id = "
-	    "pending_events.event_id), (SELECT e.body->'lead_ref'->>'email' "
-	    "FROM events e WHERE e.source = pending_events.source AND "
-	    "e.event_id = pending_events.event_id), (extract(epoch FROM "
-	    "arrived) * 1000000)::bigint, (SELECT e.body->'lead_ref'->>"
-	    "'lead_key' FROM events e WHERE e.source = pending_events.source "
-	    "AND e.event_id = pending_events.event_id)",
+	    "WITH u AS (UPDATE pending_events SET notified = true WHERE "
+	    "(source, event_id) IN (SELECT source, event_id FROM "
+	    "pending_events WHERE NOT notified AND arrived <= $1::timestamptz "
+	    "ORDER BY arrived LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING "
+	    "source, event_id, type, arrived) SELECT u.source, u.event_id, "
+	    "u.type, e.r->>'crm_id', e.r->>'email', (extract(epoch FROM "
+	    "u.arrived) * 1000000)::bigint, e.r->>'lead_key' FROM u "
+	    "LEFT JOIN LATERAL (SELECT body->'lead_ref' AS r FROM events WHERE "
+	    "source = u.source AND event_id = u.event_id OFFSET 0) e ON true",
 	    1, p);
 	if (res == NULL)
 		return -1;
@@ -1201,6 +1409,9 @@ reassign_round(recstore_t *rs, PGconn *c, arena_t *a, routestore_t *rt,
 
 	for (size_t i = 0; i < n; i++)
 		recon_touch(r, mv[i].lead_id);
+	/* Their stored history as the first round left it. */
+	rs->hist = NULL;
+	rs->nhist = 0;
 	if (load_leads(rs, c, r, a) == -1)
 		goto out;
 	ls = recon_leads(r, &nl);
@@ -1292,6 +1503,8 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	int rc = -1;
 
 	rs->leads_staged = false;
+	rs->hist = NULL; /* in the batch's arena */
+	rs->nhist = 0;
 	if (load_clock(rs, c) == -1)
 		return -1;
 	if (rs->cfg->clock_mode == CLOCK_EVENT &&

@@ -830,11 +830,14 @@ report_json(PGconn *c, const cfg_t *cfg, const report_week_t *wp, ts_t now,
 	/*
 	 * The queries are many small index look-ups, for which compiling
 	 * (jit) costs more than it saves: the planner's cost estimates of
-	 * the views' subqueries would otherwise cross jit_above_cost.
+	 * the views' subqueries would otherwise cross jit_above_cost. The
+	 * batch session forbids sequential scans (store.c); the views'
+	 * aggregates over a week or the whole history may want them.
 	 */
 	if (rc == 0 && (rc = exec_cmd(c, "SET LOCAL statement_timeout = '"
 	    REPORT_STATEMENT_TIMEOUT "'", err)) == 0 &&
-	    (rc = exec_cmd(c, "SET LOCAL jit = off", err)) == 0) {
+	    (rc = exec_cmd(c, "SET LOCAL jit = off", err)) == 0 &&
+	    (rc = exec_cmd(c, "SET LOCAL enable_seqscan = on", err)) == 0) {
 		rc = build(&x, cfg, tz, w, start, end, now);
 		if (rc == -1)
 			*err = x.err;

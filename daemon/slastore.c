@@ -28,6 +28,7 @@ struct slastore {
 	sbuf_t buf, a1;
 	slastore_reassign_t *reassign; /* escalations to = "reassign" */
 	size_t nreassign, reassigncap;
+	sbuf_t key[3];     /* stored cycles' lead ids, clocks and numbers */
 };
 
 static void
@@ -70,6 +71,8 @@ slastore_new(const cfg_t *cfg, char **err)
 
 	sbuf_init(&ss->buf);
 	sbuf_init(&ss->a1);
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++)
+		sbuf_init(&ss->key[k]);
 	if (slastore_set_config(ss, cfg, err) == -1) {
 		slastore_destroy(&ss);
 		return NULL;
@@ -90,6 +93,8 @@ slastore_destroy(slastore_t **p)
 	free(ss->reassign);
 	sbuf_free(&ss->buf);
 	sbuf_free(&ss->a1);
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++)
+		sbuf_free(&ss->key[k]);
 	free(ss);
 	*p = NULL;
 }
@@ -273,6 +278,19 @@ copy_cycle(slastore_t *ss, sbuf_t *b, int64_t lead_id, const char *clock,
 	pgcopy_end(b);
 }
 
+/* Appends s as one quoted element of an array literal. */
+static void
+array_elem(sbuf_t *b, const char *s)
+{
+	sbuf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			sbuf_addc(b, '\\');
+		sbuf_addc(b, *s);
+	}
+	sbuf_addc(b, '"');
+}
+
 /* A column's text in the arena, or NULL. */
 static const char *
 col(arena_t *a, const PGresult *r, int row, int c)
@@ -338,9 +356,15 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 		return 0;
 	}
 	p[0] = ss->a1.s;
-	r = PQexecParams(c, "SELECT lead_id, clock, cycle, goal_s, calendar, "
-	    "done FROM sla_cycles WHERE lead_id = ANY($1::bigint[])", 1, NULL,
-	    p, NULL, NULL, 0);
+	/*
+	 * One index probe per lead: with "lead_id = ANY" the planner reads
+	 * the whole table while it is small enough for its cost model, and
+	 * each batch then costs in proportion to all cycles stored.
+	 */
+	r = PQexecParams(c, "SELECT k.id, s.clock, s.cycle, s.goal_s, "
+	    "s.calendar, s.done FROM unnest($1::bigint[]) k(id) CROSS JOIN "
+	    "LATERAL (SELECT * FROM sla_cycles WHERE lead_id = k.id OFFSET 0) "
+	    "s", 1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = xasprintf("load cycles: %s", pq_err(c, r));
 		PQclear(r);
@@ -350,6 +374,21 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 	stored = xcalloc(nst + 1, sizeof(*stored));
 	st_lead = xcalloc(nst + 1, sizeof(*st_lead));
 	st_clock = xcalloc(nst + 1, sizeof(*st_clock));
+	/* The stored cycles' keys, to delete exactly those rows below. */
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++) {
+		sbuf_reset(&ss->key[k]);
+		sbuf_addc(&ss->key[k], '{');
+	}
+	for (size_t i = 0; i < nst; i++) {
+		const char *sep = i ? "," : "";
+
+		sbuf_printf(&ss->key[0], "%s%s", sep, PQgetvalue(r, (int)i, 0));
+		sbuf_adds(&ss->key[1], sep);
+		array_elem(&ss->key[1], PQgetvalue(r, (int)i, 1));
+		sbuf_printf(&ss->key[2], "%s%s", sep, PQgetvalue(r, (int)i, 2));
+	}
+	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++)
+		sbuf_addc(&ss->key[k], '}');
 	for (size_t i = 0; i < nst; i++) {
 		int ci = cfg_calendar_index(cfg, PQgetvalue(r, (int)i, 4));
 
@@ -397,14 +436,27 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 			}
 		}
 	}
-	r = PQexecParams(c, "DELETE FROM sla_cycles WHERE lead_id = "
-	    "ANY($1::bigint[])", 1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*err = xasprintf("delete cycles: %s", pq_err(c, r));
+	/*
+	 * The stored cycles of these leads go, to be written again below;
+	 * by their keys, each of which matches one row at most, so that the
+	 * planner probes the primary key for each.
+	 */
+	if (nst > 0) {
+		const char *q[3] = { ss->key[0].s, ss->key[1].s,
+			ss->key[2].s };
+
+		r = PQexecParams(c, "DELETE FROM sla_cycles s USING "
+		    "unnest($1::bigint[], $2::text[], $3::integer[]) "
+		    "AS k(lead_id, clock, cycle) WHERE s.lead_id = k.lead_id "
+		    "AND s.clock = k.clock AND s.cycle = k.cycle", 3, NULL, q,
+		    NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*err = xasprintf("delete cycles: %s", pq_err(c, r));
+			PQclear(r);
+			goto out;
+		}
 		PQclear(r);
-		goto out;
 	}
-	PQclear(r);
 	if (ss->buf.len > 0 && pgcopy_run(c, "COPY sla_cycles (lead_id, clock, "
 	    "cycle, state, started_at, stopped_at, due_at, goal_s, calendar, "
 	    "elapsed_s, elapsed_at_us, due_us, warn_us, warn_frac, esc_us, done, "
@@ -444,6 +496,25 @@ parse_array(const char *s, ts_t *v, double *d, size_t max)
 	return n;
 }
 
+/* The earliest next_alert_at of all cycles (0: none), from its index. */
+static int
+load_next_due(slastore_t *ss, PGconn *c, char **err)
+{
+	PGresult *r = PQexec(c, "SELECT (extract(epoch FROM "
+	    "min(next_alert_at)) * 1000000)::bigint FROM sla_cycles "
+	    "WHERE next_alert_at IS NOT NULL");
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = xasprintf("next alert: %s", pq_err(c, r));
+		PQclear(r);
+		return -1;
+	}
+	ss->next_due = PQgetisnull(r, 0, 0) ? 0 :
+	    strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
 int
 slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
     char **err)
@@ -457,19 +528,37 @@ slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
 
 	if (cfg->nclocks == 0)
 		return 0;
+	/*
+	 * Most batches find nothing due: the earliest next alert, one step
+	 * into its index, says so. The look-up of the due cycles is left to
+	 * when some are, because its plan may read the whole table when the
+	 * statistics are stale (and it costs a round trip). The minimum
+	 * covers the cycles that other daemons sharing the database wrote.
+	 */
+	if (load_next_due(ss, c, err) == -1)
+		return -1;
+	if (ss->next_due == 0 || ss->next_due > now)
+		return 0;
 	ts_format(now, tb);
 	snprintf(lim, sizeof(lim), "%d", DUE_PER_TX);
+	/*
+	 * The due cycles from the partial index on next_alert_at (the
+	 * session allows no sequential scan, see store.c), then each one's
+	 * lead by its primary key: a plain join let the planner hash all of
+	 * leads whenever it expected many due cycles.
+	 */
 	r = PQexecParams(c,
 	    "SELECT s.lead_id, s.clock, s.cycle, s.state, "
 	    "(extract(epoch FROM s.started_at) * 1000000)::bigint, "
 	    "coalesce((extract(epoch FROM s.stopped_at) * 1000000)::bigint, 0), "
 	    "s.goal_s, s.calendar, s.due_us, s.warn_us, s.warn_frac, s.esc_us, "
-	    "s.done, l.lead_key, l.owner, l.team FROM sla_cycles s "
-	    "JOIN leads l ON l.id = s.lead_id "
-	    "WHERE s.next_alert_at <= $1::timestamptz "
-	    "ORDER BY s.next_alert_at, s.lead_id, s.clock, s.cycle "
-	    "LIMIT $2::integer FOR UPDATE OF s SKIP LOCKED", 2, NULL, p, NULL,
-	    NULL, 0);
+	    "s.done, l.lead_key, l.owner, l.team FROM (SELECT * FROM "
+	    "sla_cycles WHERE next_alert_at <= $1::timestamptz "
+	    "ORDER BY next_alert_at, lead_id, clock, cycle "
+	    "LIMIT $2::integer FOR UPDATE SKIP LOCKED) s CROSS JOIN LATERAL "
+	    "(SELECT lead_key, owner, team FROM leads WHERE id = s.lead_id "
+	    "OFFSET 0) l ORDER BY s.next_alert_at, s.lead_id, s.clock, s.cycle",
+	    2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = xasprintf("due cycles: %s", pq_err(c, r));
 		PQclear(r);
@@ -585,17 +674,7 @@ slastore_due(slastore_t *ss, PGconn *c, arena_t *a, ts_t now, outbox_t *o,
 	}
 	PQclear(r);
 next:
-	r = PQexec(c, "SELECT (extract(epoch FROM min(next_alert_at)) * "
-	    "1000000)::bigint FROM sla_cycles WHERE next_alert_at IS NOT NULL");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*err = xasprintf("next alert: %s", pq_err(c, r));
-		PQclear(r);
-		return -1;
-	}
-	ss->next_due = PQgetisnull(r, 0, 0) ? 0 :
-	    strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return 0;
+	return load_next_due(ss, c, err);
 }
 
 /* RFC 3339 text of t, or JSON null. */
