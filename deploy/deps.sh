@@ -9,6 +9,7 @@ PKGS="build-essential cmake pkg-config git ca-certificates tzdata
 libzmq3-dev libpq-dev libconfig-dev libsystemd-dev libyajl-dev libcmocka-dev
 libmicrohttpd-dev curl
 postgresql postgresql-client procps iproute2 python3 python3-jsonschema
+python3-zmq
 systemd
 chromium fonts-dejavu-core"
 if [ "${1:-}" = "--fuzz" ]; then
