@@ -1445,7 +1445,8 @@ recon_add_made(recon_t *r, recon_lead_t *l, recon_made_t made, ts_t at,
 	x.occurred_at = at;
 	x.source = RECON_SOURCE;
 	/* The log only grows, so its length makes the id unique. */
-	snprintf(id, sizeof(id), "%s:%zu", made == RECON_MADE_ASSIGNED ?
+	/* Zero-padded: entries of one instant sort by it as text. */
+	snprintf(id, sizeof(id), "%s:%010zu", made == RECON_MADE_ASSIGNED ?
 	    "assigned" : "reassigned", l->nlog + 1);
 	x.event_id = astr(r->a, id);
 	x.type = EV__COUNT;

@@ -1443,10 +1443,19 @@ away_moves(recstore_t *rs, PGconn *c, arena_t *a, ts_t now,
 	sbuf_t arr;
 	const char *p[1];
 	PGresult *res;
+	const char **gone = arena_alloc(a, (rs->naway + 1) * sizeof(*gone));
+	size_t ngone = 0;
 
 	*n = 0;
+	*mv = NULL;
+	/* A later reload may have brought some back. */
+	for (size_t i = 0; i < rs->naway; i++)
+		if (!rep_present(rs->cfg, rs->away[i]))
+			gone[ngone++] = rs->away[i];
+	if (ngone == 0)
+		return 0;
 	sbuf_init(&arr);
-	pgcopy_array(&arr, (const char *const *)rs->away, rs->naway);
+	pgcopy_array(&arr, gone, ngone);
 	p[0] = arr.s;
 	res = query(rs, c, "SELECT id FROM leads WHERE owner = ANY($1::text[]) "
 	    "AND stage = 'mql' ORDER BY id", 1, p);
@@ -1503,6 +1512,12 @@ recstore_hook(void *arg, PGconn *c, batch_t *b,
 	int rc = -1;
 
 	rs->leads_staged = false;
+	{
+		/* Requests a failed attempt of this batch left behind. */
+		size_t stale;
+
+		(void)slastore_reassigns(rs->sla, &stale);
+	}
 	rs->hist = NULL; /* in the batch's arena */
 	rs->nhist = 0;
 	if (load_clock(rs, c) == -1)

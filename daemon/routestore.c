@@ -15,7 +15,8 @@
 #include "handoff/route.h"
 #include "handoff/routestore.h"
 
-#define WAITING_PER_TX 1000
+#define WAITING_PER_TEAM 200   /* waiting leads looked at per team and batch */
+#define UNROUTABLE_PER_TX 1000
 
 typedef struct {
 	int64_t lead_id;
@@ -149,6 +150,31 @@ start_waiting(routestore_t *rt, int64_t id, const char *team,
 	rt->w_add[rt->nadd].rule = rule;
 	rt->w_add[rt->nadd].since = since;
 	rt->nadd++;
+}
+
+/* The time of the lead's newest entry of the daemon's own, or 0. */
+static ts_t
+last_made(const recon_lead_t *l)
+{
+	ts_t t = 0;
+
+	for (size_t i = 0; i < l->nlog; i++)
+		if (l->log[i].made != RECON_MADE_NONE && l->log[i].occurred_at > t)
+			t = l->log[i].occurred_at;
+	return t;
+}
+
+/* The rule of the lead's newest assignment, or NULL. */
+static const char *
+last_rule(const recon_lead_t *l)
+{
+	const recon_log_t *best = NULL;
+
+	for (size_t i = 0; i < l->nlog; i++)
+		if (l->log[i].made == RECON_MADE_ASSIGNED && (best == NULL ||
+		    l->log[i].occurred_at >= best->occurred_at))
+			best = &l->log[i];
+	return best != NULL ? best->reason : NULL;
 }
 
 static ts_t
@@ -334,38 +360,61 @@ routestore_queue_empty(const routestore_t *rt)
 			gone = rt->w_del[k] == rt->w[i].lead_id;
 		left += !gone;
 	}
-	return left == 0 && rt->nadd == 0 && rt->nw < WAITING_PER_TX;
+	return left == 0 && rt->nadd == 0;
 }
 
 int
 routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
     bool retry_unroutable, char **err)
 {
-	sbuf_t a1;
+	sbuf_t a1, a2;
 	PGresult *res;
-	char lim[16];
+	char lim[16], lim2[16];
 
 	(void)routestore_candidates(rt, r);
 
-	/* The oldest waiting leads, and the candidates if they wait. */
+	/*
+	 * The oldest waiting leads of each team (so that a team with room
+	 * finds its own however long another's queue is), the oldest
+	 * unroutable ones after a reload, and the candidates if they wait.
+	 */
 	sbuf_init(&a1);
+	sbuf_init(&a2);
 	sbuf_addc(&a1, '{');
 	for (size_t i = 0; i < rt->ncand; i++)
 		sbuf_printf(&a1, "%s%" PRId64, i ? "," : "", rt->cand[i]->id);
 	sbuf_addc(&a1, '}');
-	snprintf(lim, sizeof(lim), "%d", WAITING_PER_TX);
 	{
-		const char *q[2] = { a1.s, lim };
+		const char **teams = xcalloc(rt->cfg->nteams + 1,
+		    sizeof(*teams));
 
-		res = query(c, "load waiting leads", "(SELECT lead_id, team, rule, "
-		    "(extract(epoch FROM since) * 1000000)::bigint FROM "
-		    "routing_waiting ORDER BY since, lead_id LIMIT $2::integer) "
+		for (size_t t = 0; t < rt->cfg->nteams; t++)
+			teams[t] = rt->cfg->teams[t].name;
+		pgcopy_array(&a2, teams, rt->cfg->nteams);
+		free(teams);
+	}
+	snprintf(lim, sizeof(lim), "%d", WAITING_PER_TEAM);
+	snprintf(lim2, sizeof(lim2), "%d", retry_unroutable ?
+	    UNROUTABLE_PER_TX : 0);
+	{
+		const char *q[4] = { a1.s, a2.s, lim, lim2 };
+
+		res = query(c, "load waiting leads", "SELECT w.lead_id, w.team, "
+		    "w.rule, (extract(epoch FROM w.since) * 1000000)::bigint, "
+		    "w.since FROM unnest($2::text[]) t(team) CROSS JOIN LATERAL "
+		    "(SELECT * FROM routing_waiting WHERE team = t.team "
+		    "ORDER BY since, lead_id LIMIT $3::integer) w "
 		    "UNION SELECT lead_id, team, rule, (extract(epoch FROM "
-		    "since) * 1000000)::bigint FROM routing_waiting WHERE "
-		    "lead_id = ANY($1::bigint[]) ORDER BY 4, 1", 2, q,
+		    "since) * 1000000)::bigint, since FROM (SELECT * FROM "
+		    "routing_waiting WHERE team IS NULL ORDER BY since, lead_id "
+		    "LIMIT $4::integer) u "
+		    "UNION SELECT lead_id, team, rule, (extract(epoch FROM "
+		    "since) * 1000000)::bigint, since FROM routing_waiting WHERE "
+		    "lead_id = ANY($1::bigint[]) ORDER BY 5, 1", 4, q,
 		    PGRES_TUPLES_OK, err);
 	}
 	sbuf_free(&a1);
+	sbuf_free(&a2);
 	if (res == NULL)
 		return -1;
 	rt->nw = (size_t)PQntuples(res);
@@ -632,6 +681,7 @@ routestore_reassign(routestore_t *rt, PGconn *c, recon_t *r,
 		const char *from, *to;
 		bool sticky;
 		int t;
+		ts_t at;
 		out_msg_t *m;
 
 		if (l == NULL || !l->log_loaded)
@@ -646,6 +696,14 @@ routestore_reassign(routestore_t *rt, PGconn *c, recon_t *r,
 			continue;
 		}
 		from = l->owner;
+		if (from == NULL && why == OUT_WHY_SLA_ESCALATION)
+			continue; /* it waits for a rep already */
+		/*
+		 * Never before the lead's last routing entry (an assignment
+		 * made at the daemon's clock in this batch, say), so that the
+		 * fold applies this one after it.
+		 */
+		at = mv[i].at > last_made(l) ? mv[i].at : last_made(l);
 		to = route_pick(rt->route, (size_t)t, NULL, from, &sticky);
 		if (to == NULL) {
 			char d[512];
@@ -664,17 +722,21 @@ routestore_reassign(routestore_t *rt, PGconn *c, recon_t *r,
 				if (from != NULL)
 					route_add_load(rt->route, from, -1);
 				recon_add_made(r, l, RECON_MADE_REASSIGNED,
-				    mv[i].at, NULL, rt->cfg->teams[t].name, NULL,
+				    at, NULL, rt->cfg->teams[t].name, NULL,
 				    "rep_away");
 				start_waiting(rt, l->id, rt->cfg->teams[t].name,
-				    NULL, mv[i].at);
+				    last_rule(l), mql_time(l));
 			}
 			continue;
 		}
-		if (from != NULL && (l->stage == STAGE_MQL ||
-		    l->stage == STAGE_SAL))
-			route_add_load(rt->route, from, -1);
-		recon_add_made(r, l, RECON_MADE_REASSIGNED, mv[i].at, to,
+		/* The load counts open leads (mql, sal) only. */
+		if (l->stage == STAGE_MQL || l->stage == STAGE_SAL) {
+			if (from != NULL)
+				route_add_load(rt->route, from, -1);
+		} else {
+			route_add_load(rt->route, to, -1);
+		}
+		recon_add_made(r, l, RECON_MADE_REASSIGNED, at, to,
 		    rt->cfg->teams[t].name, why == OUT_WHY_SLA_ESCALATION ?
 		    mv[i].clock : NULL, why == OUT_WHY_SLA_ESCALATION ?
 		    "sla_escalation" : "rep_away");

@@ -176,7 +176,10 @@ sla_fold(const cfg_t *cfg, const cfg_clock_t *clock, cal_t *const *cals,
 		    strcmp(log[i].outcome, "sla_escalation") == 0 &&
 		    strcmp(log[i].reason, clock->name) == 0;
 
-		if (restart && open != NULL) {
+		/* Only a cycle still open restarts: one that a late stop
+		 * closed before the escalation stays closed. */
+		restart = restart && open != NULL;
+		if (restart) {
 			/*
 			 * Reassigned by this clock's escalation: the breached
 			 * cycle closes, stays counted as breached, and no

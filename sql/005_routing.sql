@@ -26,7 +26,8 @@ CREATE TABLE routing_rotation (
 
 -- Leads waiting for a rep: team NULL when no rule matched (unroutable),
 -- else no rep of the team was available (no_capacity). since is the MQL
--- time: the oldest are assigned first.
+-- time: the oldest of each team are assigned first, read through the
+-- index in that order.
 CREATE TABLE routing_waiting (
 	lead_id		bigint PRIMARY KEY REFERENCES leads (id),
 	team		text,
@@ -34,4 +35,4 @@ CREATE TABLE routing_waiting (
 	since		timestamptz NOT NULL,
 	queued_at	timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX routing_waiting_since_idx ON routing_waiting (since, lead_id);
+CREATE INDEX routing_waiting_team_idx ON routing_waiting (team, since, lead_id);
