@@ -254,13 +254,22 @@ load_state(routestore_t *rt, PGconn *c, recon_t *r, char **err)
 		    strtoll(PQgetvalue(res, i, 2), NULL, 10));
 	PQclear(res);
 
+	/*
+	 * Only reps with a capacity need their load: counting the open
+	 * leads of the others would cost in proportion to all open leads.
+	 */
 	for (size_t t = 0; t < cfg->nteams; t++)
 		nreps += cfg->teams[t].nreps;
 	reps = xcalloc(nreps + 1, sizeof(*reps));
 	nreps = 0;
 	for (size_t t = 0; t < cfg->nteams; t++)
 		for (size_t k = 0; k < cfg->teams[t].nreps; k++)
-			reps[nreps++] = cfg->teams[t].reps[k].id;
+			if (cfg->teams[t].reps[k].capacity > 0)
+				reps[nreps++] = cfg->teams[t].reps[k].id;
+	if (nreps == 0) {
+		free(reps);
+		goto touched;
+	}
 	sbuf_init(&a1);
 	sbuf_init(&a2);
 	pgcopy_array(&a1, reps, nreps);
@@ -280,6 +289,7 @@ load_state(routestore_t *rt, PGconn *c, recon_t *r, char **err)
 		route_add_load(rt->route, PQgetvalue(res, i, 0),
 		    strtoll(PQgetvalue(res, i, 1), NULL, 10));
 	PQclear(res);
+touched:
 	ls = recon_leads(r, &nl);
 	for (size_t i = 0; i < nl; i++)
 		if (ls[i]->owner != NULL && (ls[i]->stage == STAGE_MQL ||
