@@ -216,14 +216,19 @@ grep -q '"type"' <<<"$out" && t_fail "tail with an unknown key received: $out"
 t_wait 30 "the refusal on the publisher logged" \
 	log_has "publish $PUB: refused 127.0.0.1: public key $EVEKEY"
 
-# A client without CURVE.
+# A client without CURVE gets nothing. Which side notices the mechanism
+# mismatch first is a race inside libzmq: when the daemon does, it logs the
+# refusal; when the client does, it hangs up and the daemon sees only a
+# connection closed during the handshake (logged at debug, as a port
+# probe is). Either way nothing was accepted (rows_are below).
 rc=0
-# Long enough for a loaded machine to answer the greeting before the
-# client gives up (a client that leaves first is only a closed connection).
 "$ZT" -t 10000 raw "$ROUTER" lead.upserted "@$T/r1.json" >"$T/null.out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || t_fail "a client without CURVE: exit $rc: $(cat "$T/null.out")"
-t_wait 30 "the plain client's refusal logged" \
-	log_has "ingest router $ROUTER: refused a connection: the peer does not use CURVE"
+null_seen() {
+	log_has "ingest router $ROUTER: refused a connection: the peer does not use CURVE" ||
+		log_has "curve: ingest router $ROUTER: a connection closed during the handshake"
+}
+t_wait 30 "the plain client's refusal or hang-up logged" null_seen
 rc=0
 out=$("$HANDOFFCTL" -e "$CTLEP" -t 1 ping 2>&1) || rc=$?
 [ "$rc" = 1 ] || t_fail "ping without keys: exit $rc: $out"
@@ -236,7 +241,9 @@ t_wait 30 "the wrong server key's refusal logged" \
 	log_has "ingest router $ROUTER: refused a connection: the CURVE handshake failed"
 rows_are curvesrc 4 || t_fail "curvesrc: $(rows curvesrc) rows after the refusals, want 4"
 refused=$(t_ctl status | t_json 'd["curve"]["refused"]')
-[ "$refused" -ge 6 ] || t_fail "status counts $refused refusals, want at least 6"
+# eve's four and the wrong server key always; the clients without CURVE
+# only when the daemon wins the race described above.
+[ "$refused" -ge 5 ] || t_fail "status counts $refused refusals, want at least 5"
 
 # ---- SIGHUP re-reads the clients directory ----
 cp "$K/eve.pub" "$K/clients/"
