@@ -269,3 +269,33 @@ t_kill_job() {
 		wait "$1" 2>/dev/null || true
 	fi
 }
+
+# After `handoffctl send` of $T/events.jsonl (N lines) wrote $T/send.out:
+# every line was answered accepted or duplicate, none rejected; the events
+# table holds exactly the file's events, once each, byte for byte; and the
+# outbox is numbered without a gap. Sets acc and dup (the sender's counts).
+t_check_sent_once() {
+	local n=$1 rej inv
+
+	read -r acc dup rej inv < <(sed -n 's/^accepted \([0-9]*\), duplicate \([0-9]*\), rejected \([0-9]*\), invalid \([0-9]*\)$/\1 \2 \3 \4/p' "$T/send.out")
+	[ -n "${acc:-}" ] || t_fail "no counts in the output of handoffctl send"
+	[ "$rej" = 0 ] && [ "$inv" = 0 ] || t_fail "rejected $rej, invalid $inv"
+	[ $((acc + dup)) = "$n" ] || t_fail "accepted $acc + duplicate $dup is not $n"
+
+	# Exactly the events of the file, once each, stored as sent.
+	local stored
+	stored=$(t_sql "SELECT count(*) FROM events")
+	[ "$stored" = "$n" ] || t_fail "$stored events stored, not $n"
+	[ "$(t_sql "SELECT count(DISTINCT (source, event_id)) FROM events")" = "$n" ] ||
+		t_fail "duplicate (source, event_id) in events"
+	t_sql "SELECT body FROM events" | LC_ALL=C sort >"$T/stored.jsonl"
+	LC_ALL=C sort "$T/events.jsonl" >"$T/sent.jsonl"
+	cmp -s "$T/sent.jsonl" "$T/stored.jsonl" || {
+		diff "$T/sent.jsonl" "$T/stored.jsonl" | head -n 5 >&2
+		t_fail "the stored events differ from the file"
+	}
+	# Whatever the batches put in the outbox is numbered without a gap.
+	[ "$(t_sql "SELECT count(*) = coalesce(max(seq), 0) AND
+	    coalesce(max(seq), 0) = (SELECT last_seq FROM outbox_seq) FROM outbox")" = t ] ||
+		t_fail "outbox seq has gaps or disagrees with outbox_seq"
+}

@@ -165,25 +165,7 @@ cat "$T/send.out"
 # Every line answered accepted or duplicate, none rejected: a duplicate is
 # the resend of an event whose commit went through while its reply was
 # lost, or that the sender resent while the database was away.
-read -r acc dup rej inv < <(sed -n 's/^accepted \([0-9]*\), duplicate \([0-9]*\), rejected \([0-9]*\), invalid \([0-9]*\)$/\1 \2 \3 \4/p' "$T/send.out")
-[ -n "${acc:-}" ] || t_fail "no counts in the output of handoffctl send"
-[ "$rej" = 0 ] && [ "$inv" = 0 ] || t_fail "rejected $rej, invalid $inv"
-[ $((acc + dup)) = "$N" ] || t_fail "accepted $acc + duplicate $dup is not $N"
-
-# Exactly the events of the file, once each, stored as sent.
-[ "$(stored)" = "$N" ] || t_fail "$(stored) events stored, not $N"
-[ "$(t_sql "SELECT count(DISTINCT (source, event_id)) FROM events")" = "$N" ] ||
-	t_fail "duplicate (source, event_id) in events"
-t_sql "SELECT body FROM events" | LC_ALL=C sort >"$T/stored.jsonl"
-LC_ALL=C sort "$T/events.jsonl" >"$T/sent.jsonl"
-cmp -s "$T/sent.jsonl" "$T/stored.jsonl" || {
-	diff "$T/sent.jsonl" "$T/stored.jsonl" | head -n 5 >&2
-	t_fail "the stored events differ from the file"
-}
-# Whatever the batches put in the outbox is numbered without a gap.
-[ "$(t_sql "SELECT count(*) = coalesce(max(seq), 0) AND
-    coalesce(max(seq), 0) = (SELECT last_seq FROM outbox_seq) FROM outbox")" = t ] ||
-	t_fail "outbox seq has gaps or disagrees with outbox_seq"
+t_check_sent_once "$N"
 
 # The daemon's own counts agree. It ran throughout, so it inserted every
 # row, less those of a batch whose COMMIT reached the server just before the
