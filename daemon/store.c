@@ -16,6 +16,7 @@
 
 #include "handoff/codec.h"
 #include "handoff/log.h"
+#include "handoff/pgcopy.h"
 #include "handoff/store.h"
 
 /* Rejected messages kept (the oldest beyond this are deleted). */
@@ -221,47 +222,6 @@ store_prepare_session(store_t *s)
 	return 0;
 }
 
-/* Appends s to the COPY text buffer, escaping what COPY's text format needs. */
-static void
-copy_text(sbuf_t *b, const char *s, size_t n)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *esc;
-
-		switch (s[i]) {
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		default:
-			continue;
-		}
-		sbuf_add(b, s + start, i - start);
-		sbuf_adds(b, esc);
-		start = i + 1;
-	}
-	sbuf_add(b, s + start, n - start);
-}
-
-static void
-copy_str(sbuf_t *b, const char *s)
-{
-	if (s == NULL)
-		sbuf_adds(b, "\\N");
-	else
-		copy_text(b, s, strlen(s));
-}
-
 /* At most max bytes of s, cut on a UTF-8 character boundary. */
 static void
 copy_bounded(sbuf_t *b, const char *s, size_t max)
@@ -273,9 +233,11 @@ copy_bounded(sbuf_t *b, const char *s, size_t max)
 		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 			n--;
 	}
-	copy_text(b, s, n);
+	pgcopy_text(b, s, n);
 }
 
+/* Unlike pgcopy_ts, never NULL: an event's times are required, and the
+ * epoch itself is a valid one. */
 static void
 copy_ts(sbuf_t *b, ts_t t)
 {
@@ -341,9 +303,9 @@ event_row(sbuf_t *b, const batch_item_t *it, int ord)
 
 	if (ord >= 0)
 		sbuf_printf(b, "%d\t", ord);
-	copy_str(b, ev->source);
+	pgcopy_str(b, ev->source);
 	sbuf_addc(b, '\t');
-	copy_str(b, ev->id);
+	pgcopy_str(b, ev->id);
 	sbuf_addc(b, '\t');
 	sbuf_adds(b, ev_type_name(ev->type));
 	sbuf_addc(b, '\t');
@@ -351,7 +313,7 @@ event_row(sbuf_t *b, const batch_item_t *it, int ord)
 	sbuf_addc(b, '\t');
 	copy_ts(b, it->received_at);
 	sbuf_addc(b, '\t');
-	copy_text(b, ev->raw, ev->raw_len);
+	pgcopy_text(b, ev->raw, ev->raw_len);
 	sbuf_addc(b, '\n');
 }
 
@@ -449,13 +411,13 @@ store_rejected(store_t *s, batch_t *b, const char *const *endpoints)
 		sbuf_addc(&s->copybuf, '\t');
 		copy_bounded(&s->copybuf, endpoints[j->ingest], 1024);
 		sbuf_addc(&s->copybuf, '\t');
-		copy_str(&s->copybuf, j->topic);
+		pgcopy_str(&s->copybuf, j->topic);
 		sbuf_addc(&s->copybuf, '\t');
-		copy_str(&s->copybuf, j->reason);
+		pgcopy_str(&s->copybuf, j->reason);
 		sbuf_addc(&s->copybuf, '\t');
-		copy_str(&s->copybuf, j->source);
+		pgcopy_str(&s->copybuf, j->source);
 		sbuf_addc(&s->copybuf, '\t');
-		copy_str(&s->copybuf, j->id);
+		pgcopy_str(&s->copybuf, j->id);
 		sbuf_addc(&s->copybuf, '\t');
 		copy_bytea(&s->copybuf, j->raw, j->raw_len);
 		sbuf_printf(&s->copybuf, "\t%zu\n", j->orig_len);
@@ -518,7 +480,7 @@ store_outbox(store_t *s, outbox_t *o, ts_t now, char ***enc, size_t **lens,
 		(*enc)[i] = codec_encode(o->pending[i], seq, now, &(*lens)[i]);
 		sbuf_printf(&s->copybuf, "%lld\t%s\t", (long long)seq,
 		    out_type_name(o->pending[i]->type));
-		copy_text(&s->copybuf, (*enc)[i], (*lens)[i]);
+		pgcopy_text(&s->copybuf, (*enc)[i], (*lens)[i]);
 		sbuf_addc(&s->copybuf, '\n');
 	}
 	r = copy_run(s, "COPY outbox (seq, type, body) FROM STDIN");
