@@ -3,7 +3,7 @@
 #
 #   bench/run_pipeline.sh [-n EVENTS] [-r REPETITIONS] [-b BATCH_EVENTS]
 #                         [-w BATCH_WAIT_MS] [-k SEGMENTS] [-R RATE]
-#                         [-s SECONDS] [-S] [-x CONFIG_FRAGMENT]
+#                         [-s SECONDS] [-S [-N]] [-x CONFIG_FRAGMENT] [-T]
 #
 # Builds handoffd and bench_pipeline (Release, no sanitizer) into
 # build/bench, starts a private PostgreSQL with tests/pg.sh (fsync and
@@ -24,10 +24,12 @@
 # batch.max_events and batch.max_wait_ms (default: the daemon's defaults).
 # -S turns the SLA engine on: bench/sla.conf adds the example
 # configuration's calendars, teams, routing, clocks and targets, on the
-# event clock (the file says why). -x appends another configuration
+# event clock (the file says why); -N leaves its routing rules out, to
+# measure what routing costs (teams, clocks and targets stay). -x appends another configuration
 # fragment (after bench/sla.conf with -S; e.g. a copy of it without the
 # routing rules, to measure what routing costs). Everything it started is
-# stopped and removed on exit.
+# stopped and removed on exit. -T loads pg_stat_statements and prints the
+# statements that took the most server time in each throughput run.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,13 +45,15 @@ seconds=20
 segments=10
 sla=0
 fragment=""
+top=0
+norouting=0
 
 usage() {
 	sed -n '4,6p' "$0" | sed 's/^# *//' >&2
 	exit 2
 }
 
-while getopts "n:r:b:w:k:R:s:Sx:h" opt; do
+while getopts "n:r:b:w:k:R:s:SNx:Th" opt; do
 	case $opt in
 	n) events=$OPTARG ;;
 	r) reps=$OPTARG ;;
@@ -59,6 +63,8 @@ while getopts "n:r:b:w:k:R:s:Sx:h" opt; do
 	R) rate=$OPTARG ;;
 	s) seconds=$OPTARG ;;
 	S) sla=1 ;;
+	T) top=1 ;;
+	N) norouting=1 ;;
 	x) fragment=$(cd "$(dirname "$OPTARG")" && pwd)/$(basename "$OPTARG")
 	   [ -r "$fragment" ] || { echo "cannot read $OPTARG" >&2; exit 2; } ;;
 	*) usage ;;
@@ -97,6 +103,10 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== starting PostgreSQL (fsync on, synchronous_commit on)" >&2
+if [ "$top" = 1 ]; then
+	export PG_EXTRA_CONF="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all"
+fi
 env -u PG_FAST "$src/tests/pg.sh" start "$W/pg"
 ADMIN=$(cat "$W/pg/conninfo")
 
@@ -138,7 +148,10 @@ bus = {
 log = { level = "info"; };
 $extra
 CONF
-	if [ "$sla" = 1 ]; then
+	if [ "$sla" = 1 ] && [ "$norouting" = 1 ]; then
+		awk '/^routing = \{/ { skip = 1 } !skip { print } skip && /^\};/ { skip = 0 }' \
+			"$here/sla.conf" >>"$W/handoffd.conf"
+	elif [ "$sla" = 1 ]; then
 		cat "$here/sla.conf" >>"$W/handoffd.conf"
 	fi
 	if [ -n "$fragment" ]; then
@@ -186,6 +199,24 @@ for rep in $(seq 1 "$reps"); do
 		-d "$ADMIN dbname=bench_tp" -n "$events" -k "$segments" \
 		-P "$DPID" ${batch:+-b "$batch"} | tee "$W/phase.out" >&2
 	out=$(grep '^RESULT' "$W/phase.out")
+	if [ "$top" = 1 ]; then
+		echo "== statements by server time (throughput run $rep)" >&2
+		PGOPTIONS="-c client_min_messages=warning" psql "$ADMIN dbname=bench_tp" \
+			-v ON_ERROR_STOP=1 -qAt -P pager=off -F ' | ' <<'SQL' >&2
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+SELECT round(total_exec_time)::bigint AS ms, calls, rows,
+       round(100 * total_exec_time / sum(total_exec_time) OVER ())::int AS pct,
+       left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+WHERE d.datname = 'bench_tp'
+ORDER BY total_exec_time DESC LIMIT 25;
+SELECT pg_stat_statements_reset();
+SELECT 'WAL since the last report (both loads): ' || wal_records || ' records, '
+       || wal_fpi || ' full pages, ' || pg_size_pretty(wal_bytes)
+FROM pg_stat_wal;
+SELECT pg_stat_reset_shared('wal');
+SQL
+	fi
 	daemon_stop
 	psql_admin -c "DROP DATABASE bench_tp WITH (FORCE)"
 	R_EPS[rep]=$(kv daemon_eps "$out")
@@ -220,7 +251,7 @@ row() {
 }
 
 echo
-echo "handoff pipeline benchmark: $events events, batch.max_events=${batch:-default}, batch.max_wait_ms=${wait_ms:-default}, SLA engine $( [ "$sla" = 1 ] && echo "on (bench/sla.conf)" || echo off)${fragment:+, plus $(basename "$fragment")}, $(nproc) cores"
+echo "handoff pipeline benchmark: $events events, batch.max_events=${batch:-default}, batch.max_wait_ms=${wait_ms:-default}, SLA engine $( [ "$sla" = 1 ] && echo "on (bench/sla.conf$( [ "$norouting" = 1 ] && echo ", without routing"))" || echo off)${fragment:+, plus $(basename "$fragment")}, $(nproc) cores"
 echo "machine: load average at start $load0, at end $(machine_load)"
 row run "committed ev/s" "COPY rows/s" ratio "p50 ms @${rate}" "p99 ms @${rate}" "peak RSS MiB" "p99 ms sat."
 for rep in $(seq 1 "$reps"); do

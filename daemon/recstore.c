@@ -463,12 +463,41 @@ unlock_pending(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a, ts_t now,
 	return 0;
 }
 
-/* Reads a lead's stored profile back into fields. */
+/*
+ * The stamp group of profile_at's "stamps" that names field, or NULL. A
+ * group is [at, source, event_id, field, ...]; its first three members
+ * are what the per-field array of the older layout held.
+ */
+static const jdoc_node_t *
+stamp_of(const jdoc_node_t *stamps, const char *field)
+{
+	size_t len = strlen(field);
+
+	for (const jdoc_node_t *g = stamps->first; g != NULL; g = g->next) {
+		const jdoc_node_t *x = g->kind == JDOC_ARRAY ? g->first : NULL;
+
+		for (int k = 0; k < 3 && x != NULL; k++)
+			x = x->next;
+		for (; x != NULL; x = x->next)
+			if (x->kind == JDOC_STRING && x->len == len &&
+			    memcmp(x->s, field, len) == 0)
+				return g;
+	}
+	return NULL;
+}
+
+/*
+ * Reads a lead's stored profile back into fields. profile_at is either
+ * {"stamps": [[at, source, event_id, field, ...], ...]}, the fields set by
+ * each event grouped (what profile_json writes), or the older
+ * {field: [at, source, event_id], ...}, which rows keep until their lead
+ * is next written.
+ */
 static void
 load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
     const char *profile, const char *profile_at)
 {
-	const jdoc_node_t *p, *at;
+	const jdoc_node_t *p, *at, *stamps;
 	char err[128];
 
 	if (jdoc_parse(rs->jdoc, a, profile, strlen(profile), &p, err,
@@ -507,15 +536,19 @@ load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
 		if (jdoc_parse(rs->jdoc, a, profile_at, strlen(profile_at), &at,
 		    err, sizeof(err)) == -1)
 			return;
+		stamps = JDOC_GET(at, "stamps");
+		if (stamps != NULL && stamps->kind != JDOC_ARRAY)
+			stamps = NULL;
 		row->fields = xcalloc(n + 1, sizeof(recon_field_t));
 		row->nfields = 0;
 		for (size_t i = 0; i < n; i++) {
-			const jdoc_node_t *t = jdoc_get(at, names[i],
-			    strlen(names[i])), *x;
+			const jdoc_node_t *t, *x;
 			recon_field_t *f = &row->fields[row->nfields];
 			bool num = strcmp(names[i], "score") == 0;
 			sbuf_t js;
 
+			t = stamps != NULL ? stamp_of(stamps, names[i]) :
+			    jdoc_get(at, names[i], strlen(names[i]));
 			if (vals[i] == NULL || t == NULL || t->kind != JDOC_ARRAY)
 				continue;
 			f->name = names[i];
@@ -705,26 +738,60 @@ json_key(sbuf_t *b, const char *k, size_t n)
 	sbuf_addc(b, '"');
 }
 
-/* profile and profile_at as JSON text. */
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static bool
+same_stamp(const recon_field_t *x, const recon_field_t *y)
+{
+	return x->at == y->at && same_str(x->src, y->src) &&
+	    same_str(x->id, y->id);
+}
+
+/*
+ * profile and profile_at as JSON text. profile_at groups the fields by the
+ * event that set them, {"stamps": [[at, source, event_id, field, ...]]}:
+ * most of a lead's fields come from one or two events, and naming each
+ * event once instead of once per field halves the lead's row.
+ */
 static void
 profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 {
-	bool first = true, anyattr = false;
+	bool first = true, anyattr = false, firstg = true;
 
-	sbuf_addc(p, '{');
-	sbuf_addc(at, '{');
+	sbuf_adds(at, "{\"stamps\":[");
 	for (size_t i = 0; i < l->nfields; i++) {
 		const recon_field_t *f = &l->fields[i];
+		size_t j;
 
-		sbuf_adds(at, i ? "," : "");
-		json_key(at, f->name, strlen(f->name));
-		sbuf_printf(at, ":[%lld,", (long long)f->at);
+		for (j = 0; j < i && !same_stamp(&l->fields[j], f); j++)
+			;
+		if (j < i)
+			continue;	/* its group is written already */
+		sbuf_adds(at, firstg ? "[" : ",[");
+		firstg = false;
+		sbuf_printf(at, "%lld,", (long long)f->at);
 		json_key(at, f->src != NULL ? f->src : "", f->src != NULL ?
 		    strlen(f->src) : 0);
 		sbuf_addc(at, ',');
 		json_key(at, f->id != NULL ? f->id : "", f->id != NULL ?
 		    strlen(f->id) : 0);
+		for (j = i; j < l->nfields; j++)
+			if (same_stamp(&l->fields[j], f)) {
+				sbuf_addc(at, ',');
+				json_key(at, l->fields[j].name,
+				    strlen(l->fields[j].name));
+			}
 		sbuf_addc(at, ']');
+	}
+	sbuf_adds(at, "]}");
+	sbuf_addc(p, '{');
+	for (size_t i = 0; i < l->nfields; i++) {
+		const recon_field_t *f = &l->fields[i];
+
 		if (strncmp(f->name, "attributes.", 11) == 0) {
 			anyattr = true;
 			continue;
@@ -754,13 +821,6 @@ profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 		sbuf_addc(p, '}');
 	}
 	sbuf_addc(p, '}');
-	sbuf_addc(at, '}');
-}
-
-static bool
-same_str(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
 /* The index of the first stored history row of lead id (or after). */

@@ -327,10 +327,13 @@ load_domains(routestore_t *rt, PGconn *c, char **err)
 	pgcopy_array(&a1, doms, nd);
 	free(doms);
 	p[0] = a1.s;
-	res = query(c, "load domain owners", "SELECT DISTINCT ON (email_domain) "
-	    "email_domain, owner FROM leads WHERE email_domain = ANY($1::text[]) "
-	    "AND owner IS NOT NULL ORDER BY email_domain, id", 1, p,
-	    PGRES_TUPLES_OK, err);
+	/* One probe of leads_domain_owner_idx per domain: the oldest owned
+	 * lead, whatever the number of owned leads the domain has. */
+	res = query(c, "load domain owners", "SELECT d.v, l.owner "
+	    "FROM (SELECT DISTINCT unnest($1::text[])) d(v) "
+	    "CROSS JOIN LATERAL (SELECT owner "
+	    "FROM leads WHERE email_domain = d.v AND owner IS NOT NULL "
+	    "ORDER BY id LIMIT 1) l", 1, p, PGRES_TUPLES_OK, err);
 	sbuf_free(&a1);
 	if (res == NULL)
 		return -1;

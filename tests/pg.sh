@@ -13,6 +13,7 @@
 #
 # STATE is any directory of the caller's (it only holds small text files).
 # PG_FAST=1 turns fsync off (tests); benchmarks leave it unset.
+# PG_EXTRA_CONF, if set, is appended to postgresql.conf as it stands.
 set -euo pipefail
 
 die() { echo "pg.sh: $*" >&2; exit 1; }
@@ -61,6 +62,9 @@ start)
 		if [ "${PG_FAST:-0}" = 1 ]; then
 			echo "fsync = off"
 			echo "full_page_writes = off"
+		fi
+		if [ -n "${PG_EXTRA_CONF:-}" ]; then
+			printf '%s\n' "$PG_EXTRA_CONF"
 		fi
 	} >>"$dir/data/postgresql.conf"
 	ok=0

@@ -10,6 +10,9 @@
 #   state of an open cycle depends on the clock when it was last folded);
 #   the stage history is written as differences from the stored rows,
 #   which this compares with the history written whole;
+# - leads whose profile_at is in the layout of earlier versions (one
+#   [at, source, event_id] per field instead of the fields grouped by the
+#   event that set them) merge later events exactly as rewritten ones do;
 # - the daemon's session reads no table of the schema sequentially, however
 #   stale the planner's statistics are (the tables grow from empty here).
 source "$(dirname "$0")/lib.sh"
@@ -125,13 +128,21 @@ backends_gone() {
 	t_fail "the daemon's database session did not end"
 }
 
+# profile_at in the older layout, {field: [at, source, event_id]}, from
+# either layout.
+OLD_AT="CASE WHEN profile_at ? 'stamps' THEN (SELECT coalesce(
+    jsonb_object_agg(f.v, jsonb_build_array(g->0, g->1, g->2)), '{}')
+    FROM jsonb_array_elements(profile_at->'stamps') g,
+    jsonb_array_elements_text(g) WITH ORDINALITY f(v, i) WHERE f.i > 3)
+    ELSE profile_at END"
+
 # The state the events leave, with leads named by their marketing id (the
 # ids and keys the daemon gives depend on the order of creation).
 dump_state() { # FILE
 	t_sql "SELECT string_agg(x, E'\n' ORDER BY x) FROM (
 	    SELECT concat_ws(' ', 'lead', l.mkt_id, l.stage, l.pass, l.stages,
 	        l.owner, l.touches, l.first_touch_at, l.connected_at,
-	        l.first_seen, l.profile, l.profile_at) AS x FROM leads l
+	        l.first_seen, l.profile, $OLD_AT) AS x FROM leads l
 	    UNION ALL SELECT concat_ws(' ', 'hist', l.mkt_id, h.pass, h.stage,
 	        h.entered_at, h.source, h.event_id)
 	    FROM stage_history h JOIN leads l ON l.id = h.lead_id
@@ -182,6 +193,32 @@ run handoff_t_bw_shuffled "$W/shuffled.jsonl" 1
 run handoff_t_bw_ordered "$W/ordered.jsonl" 1000
 a="$W/handoff_t_bw_ordered.state"
 b="$W/handoff_t_bw_shuffled.state"
+
+# The first half of the shuffled events, the stored profiles turned into
+# the older layout, then the second half.
+t_init handoff_t_bw_old_layout
+t_config "$CONF"
+t_start
+half=$(( n / 2 ))
+head -n "$half" "$W/shuffled.jsonl" >"$W/first.jsonl"
+tail -n +"$(( half + 1 ))" "$W/shuffled.jsonl" >"$W/second.jsonl"
+out=$("$HANDOFFCTL" -t 30 send --window 50 --to "$ROUTER" "$W/first.jsonl") ||
+	t_fail "send first half: $out"
+t_stop
+[ "$(t_sql "SELECT count(*) FROM leads WHERE profile_at ? 'stamps'
+    AND profile_at->'stamps' <> '[]'")" -gt 20 ] ||
+	t_fail "the first half stored no profile in the grouped layout"
+t_sql "UPDATE leads SET profile_at = $OLD_AT" >/dev/null
+t_start
+out=$("$HANDOFFCTL" -t 30 send --window 50 --to "$ROUTER" "$W/second.jsonl") ||
+	t_fail "send second half: $out"
+t_stop
+[ "$(t_sql "SELECT count(*) FROM leads WHERE NOT profile_at ? 'stamps'")" -gt 0 ] ||
+	t_fail "no lead kept the older layout (the check below means nothing)"
+dump_state "$W/old_layout.state"
+diff -u "$a" "$W/old_layout.state" >"$W/diff" ||
+	t_fail "leads stored in the older profile_at layout merged differently:
+$(head -n 40 "$W/diff")"
 
 # The comparison means something only if the events moved the leads.
 grep -q '^hist [^ ]* [0-9]* sal ' "$a" || t_fail "no lead reached sal"
