@@ -24,8 +24,9 @@
 # batch.max_events and batch.max_wait_ms (default: the daemon's defaults).
 # -S turns the SLA engine on: bench/sla.conf adds the example
 # configuration's calendars, teams, routing, clocks and targets, on the
-# event clock (the file says why); -N leaves its routing rules out, to
-# measure what routing costs (teams, clocks and targets stay). -x appends another configuration
+# event clock (the file says why); -N leaves its teams and routing rules
+# out (teams need rules), to measure what routing costs: the clocks then
+# run on the calendar handoffd gives a lead without a team. -x appends another configuration
 # fragment (after bench/sla.conf with -S; e.g. a copy of it without the
 # routing rules, to measure what routing costs). Everything it started is
 # stopped and removed on exit. -T loads pg_stat_statements and prints the
@@ -149,7 +150,8 @@ log = { level = "info"; };
 $extra
 CONF
 	if [ "$sla" = 1 ] && [ "$norouting" = 1 ]; then
-		awk '/^routing = \{/ { skip = 1 } !skip { print } skip && /^\};/ { skip = 0 }' \
+		awk '/^(teams = \(|routing = \{)/ { skip = 1 } !skip { print }
+			skip && /^\)?\};?$|^\);$/ { skip = 0 }' \
 			"$here/sla.conf" >>"$W/handoffd.conf"
 	elif [ "$sla" = 1 ]; then
 		cat "$here/sla.conf" >>"$W/handoffd.conf"
@@ -209,7 +211,7 @@ SELECT round(total_exec_time)::bigint AS ms, calls, rows,
        left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 WHERE d.datname = 'bench_tp'
-ORDER BY total_exec_time DESC LIMIT 25;
+ORDER BY total_exec_time DESC LIMIT 45;
 SELECT pg_stat_statements_reset();
 SELECT 'WAL since the last report (both loads): ' || wal_records || ' records, '
        || wal_fpi || ' full pages, ' || pg_size_pretty(wal_bytes)

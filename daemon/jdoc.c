@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
 #include "handoff/jdoc.h"
@@ -689,4 +690,73 @@ jdoc_get(const jdoc_node_t *obj, const char *key, size_t len)
 		if (same_key(n, key, len))
 			return n;
 	return NULL;
+}
+
+/* ---- Quoting ------------------------------------------------------------ */
+
+struct jquote {
+	yajl_gen g;
+	sbuf_t *out;	/* where the string being quoted goes */
+};
+
+static void
+jquote_print(void *ctx, const char *s, size_t len)
+{
+	jquote_t *q = ctx;
+
+	sbuf_add(q->out, s, len);
+}
+
+jquote_t *
+jquote_new(void)
+{
+	jquote_t *q = xcalloc(1, sizeof(*q));
+
+	q->g = yajl_gen_alloc(NULL);
+	/* yajl fails to allocate only when memory is exhausted. */
+	if (q->g == NULL ||
+	    !yajl_gen_config(q->g, yajl_gen_print_callback, jquote_print, q))
+		abort();
+	return q;
+}
+
+void
+jquote_destroy(jquote_t **q)
+{
+	if (*q == NULL)
+		return;
+	yajl_gen_free((*q)->g);
+	free(*q);
+	*q = NULL;
+}
+
+void
+jquote(jquote_t *q, sbuf_t *b, const char *s, size_t n)
+{
+	q->out = b;
+	/* Each string is a document of its own. */
+	yajl_gen_reset(q->g, NULL);
+	/*
+	 * Without yajl_gen_validate_utf8 a string at the top level cannot
+	 * fail: the text comes from documents that jdoc_parse checked.
+	 */
+	if (yajl_gen_string(q->g, (const unsigned char *)(s != NULL ? s : ""),
+	    s != NULL ? n : 0) != yajl_gen_status_ok)
+		abort();
+	q->out = NULL;
+}
+
+void
+jquotes(jquote_t *q, sbuf_t *b, const char *s)
+{
+	jquote(q, b, s, s != NULL ? strlen(s) : 0);
+}
+
+void
+jquote_once(sbuf_t *b, const char *s)
+{
+	jquote_t *q = jquote_new();
+
+	jquotes(q, b, s);
+	jquote_destroy(&q);
 }

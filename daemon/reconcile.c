@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "handoff/codec.h"
+#include "handoff/jdoc.h"
 #include "handoff/reconcile.h"
 
 /* ---- a string-keyed hash map in the arena ---- */
@@ -133,6 +134,8 @@ struct recon {
 	arena_t *a;
 	uint32_t log_extra;     /* types logged for the SLA clocks */
 	int64_t grace_s;
+	jquote_t *jq;           /* profile values as JSON string literals */
+	sbuf_t lit;
 	map_t ident[ID__COUNT]; /* value -> idset_t* */
 	map_t leads;            /* decimal id -> recon_lead_t* */
 	map_t deals;            /* "source deal_id" -> recon_deal_t* */
@@ -216,6 +219,8 @@ recon_new(arena_t *a, ts_t grace_s)
 
 	r->a = a;
 	r->grace_s = grace_s;
+	r->jq = jquote_new();
+	sbuf_init(&r->lit);
 	return r;
 }
 
@@ -276,6 +281,8 @@ recon_destroy(recon_t **rp)
 	vec_free(&r->leadlist);
 	vec_free(&r->deallist);
 	free(r->pool);
+	jquote_destroy(&r->jq);
+	sbuf_free(&r->lit);
 	free(r->identarr);
 	free(r->pendarr);
 	free(r->dharr);
@@ -1031,27 +1038,13 @@ merge_field(recon_t *r, recon_lead_t *l, const char *name, const char *json,
 	field_push(l, &nf);
 }
 
-/* A JSON string literal of s (escaped), in the arena. */
+/* A JSON string literal of s, in the arena. */
 static const char *
-json_string(arena_t *a, const char *s)
+json_string(recon_t *r, const char *s)
 {
-	size_t n = strlen(s), k = 0;
-	char *p = arena_alloc(a, n * 6 + 3);
-
-	p[k++] = '"';
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\') {
-			p[k++] = '\\';
-			p[k++] = (char)*c;
-		} else if (*c < 0x20) {
-			k += (size_t)sprintf(p + k, "\\u%04x", *c);
-		} else {
-			p[k++] = (char)*c;
-		}
-	}
-	p[k++] = '"';
-	p[k] = '\0';
-	return p;
+	sbuf_reset(&r->lit);
+	jquotes(r->jq, &r->lit, s);
+	return arena_strndup(r->a, r->lit.s, r->lit.len);
 }
 
 static void
@@ -1069,7 +1062,7 @@ merge_profile(recon_t *r, recon_lead_t *l, const event_t *e)
 
 	for (size_t i = 0; i < ARRAY_LEN(f); i++)
 		if (f[i].v != NULL)
-			merge_field(r, l, f[i].name, json_string(r->a, f[i].v),
+			merge_field(r, l, f[i].name, json_string(r, f[i].v),
 			    e);
 	if (p->has_score) {
 		char buf[24];
@@ -1085,7 +1078,7 @@ merge_profile(recon_t *r, recon_lead_t *l, const event_t *e)
 
 		memcpy(name, "attributes.", 11);
 		memcpy(name + 11, p->attrs[i].key, kl + 1);
-		merge_field(r, l, name, json_string(r->a, p->attrs[i].value),
+		merge_field(r, l, name, json_string(r, p->attrs[i].value),
 		    e);
 	}
 }

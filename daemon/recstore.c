@@ -37,6 +37,7 @@ struct recstore {
 	slastore_t *sla;
 	codec_t *codec;
 	jdoc_t *jdoc;
+	jquote_t *jq;		/* string literals for stored profiles */
 	ts_t event_now; /* event mode: the largest occurred_at seen */
 	bool clock_loaded;
 	char *err;
@@ -66,6 +67,7 @@ recstore_new(const cfg_t *cfg, char **err)
 	}
 	rs->codec = codec_new();
 	rs->jdoc = jdoc_new();
+	rs->jq = jquote_new();
 	sbuf_init(&rs->buf);
 	sbuf_init(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
@@ -84,6 +86,7 @@ recstore_destroy(recstore_t **p)
 	slastore_destroy(&rs->sla);
 	codec_destroy(&rs->codec);
 	jdoc_destroy(&rs->jdoc);
+	jquote_destroy(&rs->jq);
 	sbuf_free(&rs->buf);
 	sbuf_free(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
@@ -557,17 +560,7 @@ load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
 			} else {
 				/* Back to a JSON string literal. */
 				sbuf_init(&js);
-				sbuf_addc(&js, '"');
-				for (const char *c = vals[i]; *c; c++) {
-					if (*c == '"' || *c == '\\')
-						sbuf_addc(&js, '\\');
-					if ((unsigned char)*c < 0x20)
-						sbuf_printf(&js, "\\u%04x",
-						    (unsigned char)*c);
-					else
-						sbuf_addc(&js, *c);
-				}
-				sbuf_addc(&js, '"');
+				jquotes(rs->jq, &js, vals[i]);
 				f->value = arena_strndup(a, js.s, js.len);
 				sbuf_free(&js);
 			}
@@ -723,21 +716,6 @@ load_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 	return load_history(rs, c, a, p);
 }
 
-static void
-json_key(sbuf_t *b, const char *k, size_t n)
-{
-	sbuf_addc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		if (k[i] == '"' || k[i] == '\\')
-			sbuf_addc(b, '\\');
-		if ((unsigned char)k[i] < 0x20)
-			sbuf_printf(b, "\\u%04x", (unsigned char)k[i]);
-		else
-			sbuf_addc(b, k[i]);
-	}
-	sbuf_addc(b, '"');
-}
-
 static bool
 same_str(const char *a, const char *b)
 {
@@ -758,7 +736,7 @@ same_stamp(const recon_field_t *x, const recon_field_t *y)
  * event once instead of once per field halves the lead's row.
  */
 static void
-profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
+profile_json(jquote_t *jq, const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 {
 	bool first = true, anyattr = false, firstg = true;
 
@@ -774,15 +752,13 @@ profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 		sbuf_adds(at, firstg ? "[" : ",[");
 		firstg = false;
 		sbuf_printf(at, "%lld,", (long long)f->at);
-		json_key(at, f->src != NULL ? f->src : "", f->src != NULL ?
-		    strlen(f->src) : 0);
+		jquotes(jq, at, f->src);
 		sbuf_addc(at, ',');
-		json_key(at, f->id != NULL ? f->id : "", f->id != NULL ?
-		    strlen(f->id) : 0);
+		jquotes(jq, at, f->id);
 		for (j = i; j < l->nfields; j++)
 			if (same_stamp(&l->fields[j], f)) {
 				sbuf_addc(at, ',');
-				json_key(at, l->fields[j].name,
+				jquote(jq, at, l->fields[j].name,
 				    strlen(l->fields[j].name));
 			}
 		sbuf_addc(at, ']');
@@ -798,7 +774,7 @@ profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 		}
 		sbuf_adds(p, first ? "" : ",");
 		first = false;
-		json_key(p, f->name, strlen(f->name));
+		jquote(jq, p, f->name, strlen(f->name));
 		sbuf_addc(p, ':');
 		sbuf_adds(p, f->value);
 	}
@@ -814,7 +790,7 @@ profile_json(const recon_lead_t *l, sbuf_t *p, sbuf_t *at)
 				continue;
 			sbuf_adds(p, af ? "" : ",");
 			af = false;
-			json_key(p, f->name + 11, strlen(f->name + 11));
+			jquote(jq, p, f->name + 11, strlen(f->name + 11));
 			sbuf_addc(p, ':');
 			sbuf_adds(p, f->value);
 		}
@@ -984,7 +960,7 @@ write_leads(recstore_t *rs, PGconn *c, recon_t *r, arena_t *a)
 		any = true;
 		sbuf_reset(&p);
 		sbuf_reset(&at);
-		profile_json(l, &p, &at);
+		profile_json(rs->jq, l, &p, &at);
 		pgcopy_int(b, l->id);
 		pgcopy_sep(b);
 		pgcopy_str(b, l->lead_key);

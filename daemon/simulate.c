@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handoff/jdoc.h"
 #include "handoff/simulate.h"
 
 #define MIN_US (60 * TS_USEC)
@@ -345,20 +346,7 @@ struct sim {
 static void
 json_str(sbuf_t *b, const char *s)
 {
-	sbuf_addc(b, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			sbuf_addc(b, '\\');
-			sbuf_addc(b, (char)c);
-		} else if (c < 0x20) {
-			sbuf_printf(b, "\\u%04x", c);
-		} else {
-			sbuf_addc(b, (char)c);
-		}
-	}
-	sbuf_addc(b, '"');
+	jquote_once(b, s);
 }
 
 /* ,"key":"value" (the comma unless first). */

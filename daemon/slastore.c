@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "handoff/codec.h"
+#include "handoff/jdoc.h"
 #include "handoff/log.h"
 #include "handoff/pgcopy.h"
 #include "handoff/sla.h"
@@ -278,19 +279,6 @@ copy_cycle(slastore_t *ss, sbuf_t *b, int64_t lead_id, const char *clock,
 	pgcopy_end(b);
 }
 
-/* Appends s as one quoted element of an array literal. */
-static void
-array_elem(sbuf_t *b, const char *s)
-{
-	sbuf_addc(b, '"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			sbuf_addc(b, '\\');
-		sbuf_addc(b, *s);
-	}
-	sbuf_addc(b, '"');
-}
-
 /* A column's text in the arena, or NULL. */
 static const char *
 col(arena_t *a, const PGresult *r, int row, int c)
@@ -331,6 +319,7 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 	sla_stored_t *stored = NULL;
 	int64_t *st_lead = NULL;
 	int *st_clock = NULL;
+	const char **names;
 	size_t nst = 0, nd = 0;
 	sla_cycle_t *cyc = xcalloc(MAX_CYCLES, sizeof(*cyc));
 	PGresult *r;
@@ -374,21 +363,24 @@ slastore_apply(slastore_t *ss, PGconn *c, arena_t *a,
 	stored = xcalloc(nst + 1, sizeof(*stored));
 	st_lead = xcalloc(nst + 1, sizeof(*st_lead));
 	st_clock = xcalloc(nst + 1, sizeof(*st_clock));
+	names = xcalloc(nst + 1, sizeof(*names));
 	/* The stored cycles' keys, to delete exactly those rows below. */
 	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++) {
 		sbuf_reset(&ss->key[k]);
-		sbuf_addc(&ss->key[k], '{');
+		if (k != 1)
+			sbuf_addc(&ss->key[k], '{');
 	}
 	for (size_t i = 0; i < nst; i++) {
 		const char *sep = i ? "," : "";
 
 		sbuf_printf(&ss->key[0], "%s%s", sep, PQgetvalue(r, (int)i, 0));
-		sbuf_adds(&ss->key[1], sep);
-		array_elem(&ss->key[1], PQgetvalue(r, (int)i, 1));
+		names[i] = PQgetvalue(r, (int)i, 1);
 		sbuf_printf(&ss->key[2], "%s%s", sep, PQgetvalue(r, (int)i, 2));
 	}
-	for (size_t k = 0; k < ARRAY_LEN(ss->key); k++)
-		sbuf_addc(&ss->key[k], '}');
+	pgcopy_array(&ss->key[1], names, nst);
+	free(names);
+	sbuf_addc(&ss->key[0], '}');
+	sbuf_addc(&ss->key[2], '}');
 	for (size_t i = 0; i < nst; i++) {
 		int ci = cfg_calendar_index(cfg, PQgetvalue(r, (int)i, 4));
 
@@ -724,17 +716,7 @@ slastore_cycles_json(slastore_t *ss, PGconn *c, const char *lead_key,
 		if (counting && now > at && ss->ncals > 0)
 			el += cal_business_us(ss->cals[ci >= 0 ? ci : 0], at, now);
 		sbuf_printf(out, "%s{\"clock\":", i ? "," : "");
-		{
-			const char *one = PQgetvalue(r, i, 0);
-
-			sbuf_addc(out, '"');
-			for (const char *q = one; *q; q++) {
-				if (*q == '"' || *q == '\\')
-					sbuf_addc(out, '\\');
-				sbuf_addc(out, *q);
-			}
-			sbuf_addc(out, '"');
-		}
+		jquote_once(out, PQgetvalue(r, i, 0));
 		sbuf_printf(out, ",\"cycle\":%s,\"state\":\"%s\",\"paused\":%s,"
 		    "\"started_at\":", PQgetvalue(r, i, 1), state,
 		    strcmp(state, "paused") == 0 ? "true" : "false");

@@ -90,4 +90,21 @@ const jdoc_node_t *jdoc_get(const jdoc_node_t *obj, const char *key,
  */
 size_t jdoc_key_display(const char *key, size_t len, char *buf, size_t buflen);
 
+/*
+ * JSON string literals for the text that the daemon splices into JSON it
+ * assembles from stored parts (a stored profile's values, profile_at, the
+ * cycles that `lead` lists): yajl's generator does the escaping. One
+ * quoter serves any number of strings, one at a time.
+ */
+typedef struct jquote jquote_t;
+
+jquote_t *jquote_new(void);
+void jquote_destroy(jquote_t **q);
+/* Appends s[0..n) to b as a JSON string literal ("" when s is NULL). */
+void jquote(jquote_t *q, sbuf_t *b, const char *s, size_t n);
+/* jquote of a NUL-terminated string (NULL: ""). */
+void jquotes(jquote_t *q, sbuf_t *b, const char *s);
+/* jquotes with a quoter of its own, for code off the hot paths. */
+void jquote_once(sbuf_t *b, const char *s);
+
 #endif

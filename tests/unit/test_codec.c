@@ -708,6 +708,48 @@ test_errlen_bounds(void **state)
 /* ------------------------------------------------------------------ */
 /* The JSON tree itself. */
 
+/* jquote: yajl's escaping, one literal per call, the quoter reusable. */
+static void
+test_jquote(void **state)
+{
+	jquote_t *q = jquote_new();
+	sbuf_t b;
+	arena_t *a = arena_new(4096);
+	jdoc_t *d = jdoc_new();
+	const jdoc_node_t *root;
+	char err[128];
+	const char *nasty = "a\"b\\c\n\td\x01/\xc3\xa9";
+
+	(void)state;
+	sbuf_init(&b);
+	jquotes(q, &b, "plain");
+	assert_string_equal(b.s, "\"plain\"");
+	sbuf_reset(&b);
+	jquotes(q, &b, NULL);
+	jquote(q, &b, "xyz", 2);
+	assert_string_equal(b.s, "\"\"\"xy\"");
+	sbuf_reset(&b);
+	jquotes(q, &b, nasty);
+	assert_string_equal(b.s, "\"a\\\"b\\\\c\\n\\td\\u0001/\xc3\xa9\"");
+	/* What it writes parses back to the same text. */
+	sbuf_reset(&b);
+	sbuf_adds(&b, "{\"k\":");
+	jquotes(q, &b, nasty);
+	sbuf_adds(&b, "}");
+	assert_int_equal(jdoc_parse(d, a, b.s, b.len, &root, err,
+	    sizeof(err)), 0);
+	assert_int_equal(JDOC_GET(root, "k")->len, strlen(nasty));
+	assert_memory_equal(JDOC_GET(root, "k")->s, nasty, strlen(nasty));
+	sbuf_reset(&b);
+	jquote_once(&b, "once\"");
+	assert_string_equal(b.s, "\"once\\\"\"");
+	sbuf_free(&b);
+	jdoc_destroy(&d);
+	arena_destroy(&a);
+	jquote_destroy(&q);
+	assert_null(q);
+}
+
 static void
 test_jdoc_tree(void **state)
 {
@@ -1086,6 +1128,7 @@ main(void)
 		cmocka_unit_test(test_encode_reconcile_and_heartbeat),
 		cmocka_unit_test(test_encode_repairs_utf8),
 		cmocka_unit_test(test_encode_roundtrip),
+		cmocka_unit_test(test_jquote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
