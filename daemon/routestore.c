@@ -23,6 +23,7 @@ typedef struct {
 	const char *team; /* NULL: unroutable */
 	const char *rule;
 	ts_t since;
+	const char *email_norm; /* the lead's, for sticky_domain */
 	bool tried;       /* touched to be assigned in this batch */
 } waiting_t;
 
@@ -310,11 +311,14 @@ load_domains(routestore_t *rt, PGconn *c, char **err)
 	const char *p[1];
 	PGresult *res;
 
-	if (!rt->cfg->sticky_domain || rt->ncand == 0)
+	if (!rt->cfg->sticky_domain || rt->ncand + rt->nw == 0)
 		return 0;
-	doms = xcalloc(rt->ncand + 1, sizeof(*doms));
-	for (size_t i = 0; i < rt->ncand; i++) {
-		const char *d = route_domain(rt->route, rt->cand[i]->email_norm);
+	/* The candidates' domains and those of the waiting leads, which
+	 * may be assigned in this batch too. */
+	doms = xcalloc(rt->ncand + rt->nw + 1, sizeof(*doms));
+	for (size_t i = 0; i < rt->ncand + rt->nw; i++) {
+		const char *d = route_domain(rt->route, i < rt->ncand ?
+		    rt->cand[i]->email_norm : rt->w[i - rt->ncand].email_norm);
 
 		if (d != NULL)
 			doms[nd++] = d;
@@ -412,9 +416,12 @@ routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
 	{
 		const char *q[4] = { a1.s, a2.s, lim, lim2 };
 
-		res = query(c, "load waiting leads", "SELECT w.lead_id, w.team, "
-		    "w.rule, (extract(epoch FROM w.since) * 1000000)::bigint, "
-		    "w.since FROM unnest($2::text[]) t(team) CROSS JOIN LATERAL "
+		/* With each lead's email, for its domain's owner. */
+		res = query(c, "load waiting leads", "SELECT x.lead_id, "
+		    "x.team, x.rule, x.us, l.email_norm FROM ("
+		    "SELECT w.lead_id, w.team, w.rule, (extract(epoch FROM "
+		    "w.since) * 1000000)::bigint AS us, w.since "
+		    "FROM unnest($2::text[]) t(team) CROSS JOIN LATERAL "
 		    "(SELECT * FROM routing_waiting WHERE team = t.team "
 		    "ORDER BY since, lead_id LIMIT $3::integer) w "
 		    "UNION SELECT lead_id, team, rule, (extract(epoch FROM "
@@ -423,7 +430,8 @@ routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
 		    "LIMIT $4::integer) u "
 		    "UNION SELECT lead_id, team, rule, (extract(epoch FROM "
 		    "since) * 1000000)::bigint, since FROM routing_waiting WHERE "
-		    "lead_id = ANY($1::bigint[]) ORDER BY 5, 1", 4, q,
+		    "lead_id = ANY($1::bigint[])) x LEFT JOIN leads l "
+		    "ON l.id = x.lead_id ORDER BY x.since, x.lead_id", 4, q,
 		    PGRES_TUPLES_OK, err);
 	}
 	sbuf_free(&a1);
@@ -437,6 +445,7 @@ routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
 		rt->w[i].team = col(rt->a, res, (int)i, 1);
 		rt->w[i].rule = col(rt->a, res, (int)i, 2);
 		rt->w[i].since = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+		rt->w[i].email_norm = col(rt->a, res, (int)i, 4);
 	}
 	PQclear(res);
 	if (rt->ncand == 0 && rt->nw == 0)

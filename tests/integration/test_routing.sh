@@ -8,7 +8,9 @@
 #   - with every rep away, a new MQL waits (no_capacity), and so do the
 #     open MQLs of the reps just set away (unassigned: nobody can take
 #     them); a reload that brings a rep back assigns them all, oldest
-#     first.
+#     first;
+#   - sticky_domain holds for a lead that waited: once its domain's owner
+#     is back it goes to them, not to the rep whose turn it is.
 # Event clock: each send is followed by what the daemon published.
 source "$(dirname "$0")/lib.sh"
 
@@ -41,7 +43,8 @@ calendars = ({ name = \"always\"; timezone = \"UTC\"; hours = \"24x7\"; });
 teams = ({ name = \"smb\"; calendar = \"always\";
   reps = ( { id = \"ana\"; away = $ana; }, { id = \"bo\"; away = $bo; },
            { id = \"cy\"; away = $cy; } ); });
-routing = { rules = ({ name = \"all\"; team = \"smb\"; }); };
+routing = { rules = ({ name = \"all\"; team = \"smb\"; });
+  sticky_domain = ${STICKY:-false}; };
 sla = { clocks = (
   { name = \"accept\"; start = [\"lead.qualified\"]; stop = [\"sales.accepted\"];
     goal = \"4h\"; calendar = \"team\"; }
@@ -49,11 +52,11 @@ sla = { clocks = (
 }
 
 n=0
-send() { # type minute [lead-json | lead_key]
+send() { # type minute [lead-id [email] | lead_key]
 	n=$((n + 1))
 	local at="2026-03-02T10:$2:00Z"
 	case $1 in
-	q) echo "{\"v\":1,\"id\":\"e$n\",\"source\":\"hubspot\",\"type\":\"lead.qualified\",\"occurred_at\":\"$at\",\"lead\":{\"id\":\"$3\",\"email\":\"$3@x$n.example\"}}" ;;
+	q) echo "{\"v\":1,\"id\":\"e$n\",\"source\":\"hubspot\",\"type\":\"lead.qualified\",\"occurred_at\":\"$at\",\"lead\":{\"id\":\"$3\",\"email\":\"${4:-$3@x$n.example}\"}}" ;;
 	a) echo "{\"v\":1,\"id\":\"e$n\",\"source\":\"crm\",\"type\":\"sales.accepted\",\"occurred_at\":\"$at\",\"lead_ref\":{\"lead_key\":\"$3\"}}" ;;
 	t) echo "{\"v\":1,\"id\":\"e$n\",\"source\":\"clock\",\"type\":\"clock.tick\",\"occurred_at\":\"$at\"}" ;;
 	esac >"$T/ev.jsonl"
@@ -134,5 +137,31 @@ handoff.assigned L5 bo smb"
 [ "$(t_sql "SELECT count(*) FROM routing_waiting")" = 0 ] ||
 	t_fail "routing_waiting is not empty"
 
+t_stop
+
+# sticky_domain and a waiting lead: L1 (acme) goes to ana and is accepted
+# (so it stays hers while she is away); with everyone away L2 (acme too)
+# waits; when both come back it is bo's turn, but L2 goes to ana.
+STICKY=true
+t_init handoff_routing_sticky
+n=100
+conf false false true
+t_start
+send q 10 H1 h1@acme.example
+send a 11 L1
+conf true true true
+t_ctl reload >/dev/null || t_fail "reload failed"
+send q 12 H2 h2@acme.example
+conf false false true
+t_ctl reload >/dev/null || t_fail "reload failed"
+send t 13
+expect "handoff.assigned L1 ana smb
+reconcile.conflict no_capacity L2
+handoff.assigned L2 ana smb"
+send q 14 H3 h3@other.example
+expect "handoff.assigned L1 ana smb
+reconcile.conflict no_capacity L2
+handoff.assigned L2 ana smb
+handoff.assigned L3 bo smb"
 t_stop
 t_pass
