@@ -147,7 +147,7 @@ store_connect(store_t *s)
 	 * later settings win, so anything in the conninfo overrides these.
 	 * A PG* variable the operator set wins over our default too.
 	 */
-	const char *kw[8], *val[8];
+	const char *kw[9], *val[9];
 	int n = 0;
 
 	store_disconnect(s);
@@ -163,6 +163,14 @@ store_connect(store_t *s)
 	val[n++] = "10";
 	kw[n] = "keepalives_count";
 	val[n++] = "3";
+	/*
+	 * Keepalives probe an idle connection only: a batch whose COPY data
+	 * or query the server never acknowledges (it vanished mid-send)
+	 * would wait for TCP's retransmissions to give up, some fifteen
+	 * minutes. 60 s of unacknowledged data closes the connection.
+	 */
+	kw[n] = "tcp_user_timeout";
+	val[n++] = "60000";
 	if (getenv("PGAPPNAME") == NULL) {
 		kw[n] = "application_name";
 		val[n++] = "handoffd";
