@@ -760,3 +760,47 @@ jquote_once(sbuf_t *b, const char *s)
 	jquotes(q, b, s);
 	jquote_destroy(&q);
 }
+
+/* ---- Unquoting ---------------------------------------------------------- */
+
+typedef struct {
+	arena_t *a;
+	const char *out;
+	int strings;
+} unquote_t;
+
+static int
+unquote_string(void *ctx, const unsigned char *s, size_t len)
+{
+	unquote_t *u = ctx;
+
+	u->out = arena_strndup(u->a, (const char *)s, len);
+	u->strings++;
+	return 1;
+}
+
+const char *
+jdoc_unquote(arena_t *a, const char *lit, size_t n)
+{
+	static const yajl_callbacks cb = { .yajl_string = unquote_string };
+	unquote_t u = { a, NULL, 0 };
+	yajl_handle h;
+	bool ok;
+
+	if (n < 2 || lit[0] != '"' || lit[n - 1] != '"')
+		return NULL;
+	if (memchr(lit, '\\', n) == NULL) {
+		/* Nothing escaped: the text between the quotes, if it
+		 * holds no other quote. */
+		if (memchr(lit + 1, '"', n - 2) != NULL)
+			return NULL;
+		return arena_strndup(a, lit + 1, n - 2);
+	}
+	h = yajl_alloc(&cb, NULL, &u);
+	if (h == NULL)
+		abort();
+	ok = yajl_parse(h, (const unsigned char *)lit, n) == yajl_status_ok &&
+	    yajl_complete_parse(h) == yajl_status_ok && u.strings == 1;
+	yajl_free(h);
+	return ok ? u.out : NULL;
+}

@@ -1500,66 +1500,6 @@ recon_finish(recon_t *r, outbox_t *o)
 	}
 }
 
-/* Unescapes the JSON string literal s[0..n) (quotes included). */
-static char *
-json_unescape(arena_t *a, const char *s, size_t n)
-{
-	char *out = arena_alloc(a, n + 1), *p = out;
-
-	for (size_t i = 1; i + 1 < n; i++) {
-		unsigned long cp;
-
-		if (s[i] != '\\') {
-			*p++ = s[i];
-			continue;
-		}
-		i++;
-		switch (s[i]) {
-		case 'b': *p++ = '\b'; break;
-		case 'f': *p++ = '\f'; break;
-		case 'n': *p++ = '\n'; break;
-		case 'r': *p++ = '\r'; break;
-		case 't': *p++ = '\t'; break;
-		case 'u':
-			if (i + 4 >= n)
-				goto done;
-			cp = strtoul((char[5]){ s[i + 1], s[i + 2], s[i + 3],
-			    s[i + 4], 0 }, NULL, 16);
-			i += 4;
-			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < n &&
-			    s[i + 1] == '\\' && s[i + 2] == 'u') {
-				unsigned long lo = strtoul((char[5]){ s[i + 3],
-				    s[i + 4], s[i + 5], s[i + 6], 0 }, NULL, 16);
-
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				i += 6;
-			}
-			if (cp < 0x80) {
-				*p++ = (char)cp;
-			} else if (cp < 0x800) {
-				*p++ = (char)(0xc0 | (cp >> 6));
-				*p++ = (char)(0x80 | (cp & 0x3f));
-			} else if (cp < 0x10000) {
-				*p++ = (char)(0xe0 | (cp >> 12));
-				*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-				*p++ = (char)(0x80 | (cp & 0x3f));
-			} else {
-				*p++ = (char)(0xf0 | (cp >> 18));
-				*p++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-				*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-				*p++ = (char)(0x80 | (cp & 0x3f));
-			}
-			break;
-		default: /* '"', '\\', '/' */
-			*p++ = s[i];
-			break;
-		}
-	}
-done:
-	*p = '\0';
-	return out;
-}
-
 const char *
 recon_field_plain(arena_t *a, const recon_lead_t *l, const char *name)
 {
@@ -1572,7 +1512,7 @@ recon_field_plain(arena_t *a, const recon_lead_t *l, const char *name)
 				return NULL;
 			n = strlen(v);
 			if (n >= 2 && v[0] == '"')
-				return json_unescape(a, v, n);
+				return jdoc_unquote(a, v, n);
 			return v;
 		}
 	return NULL;

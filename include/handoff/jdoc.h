@@ -107,4 +107,11 @@ void jquotes(jquote_t *q, sbuf_t *b, const char *s);
 /* jquotes with a quoter of its own, for code off the hot paths. */
 void jquote_once(sbuf_t *b, const char *s);
 
+/*
+ * The text of the JSON string literal lit[0..n) (quotes included),
+ * unescaped by yajl's parser, NUL-terminated in a; NULL when lit is not one
+ * string literal. A literal without a backslash is copied without a parse.
+ */
+const char *jdoc_unquote(arena_t *a, const char *lit, size_t n);
+
 #endif

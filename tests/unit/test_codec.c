@@ -743,6 +743,19 @@ test_jquote(void **state)
 	sbuf_reset(&b);
 	jquote_once(&b, "once\"");
 	assert_string_equal(b.s, "\"once\\\"\"");
+	/* jdoc_unquote undoes it, through yajl when anything is escaped. */
+	sbuf_reset(&b);
+	jquotes(q, &b, nasty);
+	assert_string_equal(jdoc_unquote(a, b.s, b.len), nasty);
+	assert_string_equal(jdoc_unquote(a, "\"plain\"", 7), "plain");
+	assert_string_equal(jdoc_unquote(a, "\"\"", 2), "");
+	assert_string_equal(jdoc_unquote(a, "\"\\u00e9\\ud83d\\ude00\"", 20),
+	    "\xc3\xa9\xf0\x9f\x98\x80");
+	assert_null(jdoc_unquote(a, "plain", 5));
+	assert_null(jdoc_unquote(a, "\"a\"b\"", 5));
+	assert_null(jdoc_unquote(a, "\"a\\q\"", 5));
+	assert_null(jdoc_unquote(a, "\"a\\\"", 4));
+	assert_null(jdoc_unquote(a, "\"", 1));
 	sbuf_free(&b);
 	jdoc_destroy(&d);
 	arena_destroy(&a);
