@@ -38,6 +38,7 @@ struct recstore {
 	codec_t *codec;
 	jdoc_t *jdoc;
 	jquote_t *jq;		/* string literals for stored profiles */
+	sbuf_t lit;		/* jq's output, one literal at a time */
 	ts_t event_now; /* event mode: the largest occurred_at seen */
 	bool clock_loaded;
 	char *err;
@@ -68,6 +69,7 @@ recstore_new(const cfg_t *cfg, char **err)
 	rs->codec = codec_new();
 	rs->jdoc = jdoc_new();
 	rs->jq = jquote_new();
+	sbuf_init(&rs->lit);
 	sbuf_init(&rs->buf);
 	sbuf_init(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
@@ -87,6 +89,7 @@ recstore_destroy(recstore_t **p)
 	codec_destroy(&rs->codec);
 	jdoc_destroy(&rs->jdoc);
 	jquote_destroy(&rs->jq);
+	sbuf_free(&rs->lit);
 	sbuf_free(&rs->buf);
 	sbuf_free(&rs->newbuf);
 	for (size_t i = 0; i < ARRAY_LEN(rs->arr); i++)
@@ -548,7 +551,6 @@ load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
 			const jdoc_node_t *t, *x;
 			recon_field_t *f = &row->fields[row->nfields];
 			bool num = strcmp(names[i], "score") == 0;
-			sbuf_t js;
 
 			t = stamps != NULL ? stamp_of(stamps, names[i]) :
 			    jdoc_get(at, names[i], strlen(names[i]));
@@ -559,10 +561,10 @@ load_profile(recstore_t *rs, arena_t *a, recon_lead_t *row,
 				f->value = vals[i];
 			} else {
 				/* Back to a JSON string literal. */
-				sbuf_init(&js);
-				jquotes(rs->jq, &js, vals[i]);
-				f->value = arena_strndup(a, js.s, js.len);
-				sbuf_free(&js);
+				sbuf_reset(&rs->lit);
+				jquotes(rs->jq, &rs->lit, vals[i]);
+				f->value = arena_strndup(a, rs->lit.s,
+				    rs->lit.len);
 			}
 			x = t->first;
 			f->at = x != NULL && x->is_int ? x->i : 0;
