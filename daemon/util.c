@@ -117,7 +117,8 @@ void
 sbuf_reset(sbuf_t *b)
 {
 	b->len = 0;
-	b->s[0] = '\0';
+	if (b->s != NULL)
+		b->s[0] = '\0';
 }
 
 static void
@@ -127,6 +128,10 @@ grow(sbuf_t *b, size_t extra)
 
 	if (need <= b->cap)
 		return;
+	/* After sbuf_free or sbuf_take the buffer is empty and can be used
+	 * again. */
+	if (b->cap == 0)
+		b->cap = 64;
 	while (b->cap < need)
 		b->cap *= 2;
 	b->s = xrealloc(b->s, b->cap);
