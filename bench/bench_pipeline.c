@@ -24,6 +24,13 @@
  *     (status.commit_latency_ms covers its last 65,536 events, so run this
  *     against a daemon that has seen nothing else).
  *
+ *     With -F, then the floor: the rows the daemon left in the TABLEs
+ *     (say leads,lead_identities) are read into memory and loaded again,
+ *     dealt out evenly over the batches, in the same transactions as a
+ *     COPY of the events into a third table, again in turns with a COPY of
+ *     the events alone. No daemon that stores those rows with its events
+ *     can beat that ratio ("RESULT floor_ratio=...").
+ *
  * With -P, the daemon's peak resident set (VmHWM) and its CPU time over the
  * phase are reported too. The last line of each phase is "RESULT k=v ...",
  * for scripts.
@@ -53,6 +60,7 @@
 
 typedef struct {
 	const char *control, *pull, *conninfo;
+	const char *floor;  /* -F: tables for the floor, comma-separated */
 	size_t n, leads, batch, segments;
 	int pid;
 	double rate, seconds;
@@ -470,6 +478,51 @@ copy_prepare(PGconn *c)
  * Loads events [from, to) into bench_events with COPY, batch rows per
  * statement, each its own transaction. Returns the seconds it took.
  */
+/* Runs one COPY ... FROM STDIN of the rows in data[0, n). */
+static void
+copy_in(PGconn *c, const char *stmt, const char *data, size_t n)
+{
+	PGresult *r = PQexec(c, stmt);
+
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		die("%s: %s", stmt, PQerrorMessage(c));
+	PQclear(r);
+	if ((n > 0 && PQputCopyData(c, data, (int)n) != 1) ||
+	    PQputCopyEnd(c, NULL) != 1)
+		die("%s: data: %s", stmt, PQerrorMessage(c));
+	r = PQgetResult(c);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die("%s: %s", stmt, PQerrorMessage(c));
+	PQclear(r);
+	while ((r = PQgetResult(c)) != NULL)
+		PQclear(r);
+}
+
+/* The COPY text rows of events [i, end), received now. */
+static void
+event_rows(sbuf_t *b, const events_t *E, size_t i, size_t end)
+{
+	char recv[64];
+
+	now_text(recv);
+	sbuf_reset(b);
+	for (size_t k = i; k < end; k++) {
+		sbuf_add(b, E->cols + E->coff[k], E->clen[k]);
+		sbuf_adds(b, recv);
+		sbuf_addc(b, '\t');
+		if (E->escape[k])
+			copy_escaped(b, E->bodies + E->off[k], E->len[k]);
+		else
+			sbuf_add(b, E->bodies + E->off[k], E->len[k]);
+		sbuf_addc(b, '\n');
+	}
+}
+
+/*
+ * Loads events [from, to) into the table bench_events with COPY, batch
+ * rows per statement, each its own transaction. Returns the seconds it
+ * took.
+ */
 static double
 copy_range(PGconn *c, const events_t *E, size_t from, size_t to,
     size_t batch)
@@ -480,39 +533,203 @@ copy_range(PGconn *c, const events_t *E, size_t from, size_t to,
 	sbuf_init(&b);
 	for (size_t i = from; i < to; i += batch) {
 		size_t end = i + batch < to ? i + batch : to;
-		char recv[64];
-		PGresult *r;
 
-		now_text(recv);
-		sbuf_reset(&b);
-		for (size_t k = i; k < end; k++) {
-			sbuf_add(&b, E->cols + E->coff[k], E->clen[k]);
-			sbuf_adds(&b, recv);
-			sbuf_addc(&b, '\t');
-			if (E->escape[k])
-				copy_escaped(&b, E->bodies + E->off[k],
-				    E->len[k]);
-			else
-				sbuf_add(&b, E->bodies + E->off[k], E->len[k]);
-			sbuf_addc(&b, '\n');
-		}
-		r = PQexec(c, "COPY bench_events (source, event_id, type, "
-		    "occurred_at, received_at, body) FROM STDIN");
-		if (PQresultStatus(r) != PGRES_COPY_IN)
-			die("COPY: %s", PQerrorMessage(c));
-		PQclear(r);
-		if (PQputCopyData(c, b.s, (int)b.len) != 1 ||
-		    PQputCopyEnd(c, NULL) != 1)
-			die("COPY data: %s", PQerrorMessage(c));
-		r = PQgetResult(c);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			die("COPY: %s", PQerrorMessage(c));
-		PQclear(r);
-		while ((r = PQgetResult(c)) != NULL)
-			PQclear(r);
+		event_rows(&b, E, i, end);
+		copy_in(c, "COPY bench_events (source, event_id, type, "
+		    "occurred_at, received_at, body) FROM STDIN", b.s, b.len);
 	}
 	sbuf_free(&b);
 	return now_s() - t0;
+}
+
+/*
+ * The floor (-F): the rows of some state tables as the daemon left them,
+ * written again with nothing else: no reads, no daemon, each row once.
+ * A daemon that must store those rows in the events' transactions can go
+ * no faster, so COPY of the events alone over COPY of the events with
+ * these rows bounds its ratio from above.
+ */
+typedef struct {
+	char *name;       /* the daemon's table */
+	char *copy;       /* COPY bench_floor_<name> (columns) FROM STDIN */
+	char *data;       /* its rows in COPY text, back to back */
+	size_t *line;     /* offset of each row; line[rows] = the end */
+	size_t rows;
+} floor_table_t;
+
+typedef struct {
+	floor_table_t *t;
+	size_t n;
+	size_t batches;   /* of the whole load: rows are dealt out evenly */
+} floor_t;
+
+/* Reads table name into memory and makes its empty copy. */
+static void
+floor_table(PGconn *c, floor_table_t *t, const char *name)
+{
+	char q[512];
+	PGresult *r;
+	sbuf_t b, lines;
+	char *cols, *row;
+	size_t off;
+	int n;
+
+	if (*name == '\0' || name[strspn(name, "abcdefghijklmnopqrstuvwxyz_")]
+	    != '\0')
+		die("-F: '%s' is not a table name", name);
+	/* Every column COPY can write: not generated, not an identity
+	 * that is always generated. */
+	snprintf(q, sizeof(q), "SELECT string_agg(quote_ident(attname), ', ' "
+	    "ORDER BY attnum) FROM pg_attribute WHERE attrelid = "
+	    "to_regclass('%s') AND attnum > 0 AND NOT attisdropped AND "
+	    "attgenerated = '' AND attidentity <> 'a'", name);
+	r = PQexec(c, q);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	    PQgetisnull(r, 0, 0))
+		die("-F: no table %s %s", name, PQerrorMessage(c));
+	cols = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	t->name = xstrdup(name);
+	sbuf_init(&b);
+	sbuf_printf(&b, "COPY bench_floor_%s (%s) FROM STDIN", name, cols);
+	t->copy = sbuf_take(&b);
+
+	sbuf_printf(&b, "COPY %s (%s) TO STDOUT", name, cols);
+	r = PQexec(c, b.s);
+	if (PQresultStatus(r) != PGRES_COPY_OUT)
+		die("%s: %s", b.s, PQerrorMessage(c));
+	PQclear(r);
+	free(cols);
+	sbuf_reset(&b);
+	sbuf_init(&lines);
+	while ((n = PQgetCopyData(c, &row, 0)) > 0) {
+		off = b.len;
+		sbuf_add(&lines, (const char *)&off, sizeof(off));
+		sbuf_add(&b, row, (size_t)n);
+		PQfreemem(row);
+		t->rows++;
+	}
+	if (n != -1)
+		die("COPY %s TO: %s", name, PQerrorMessage(c));
+	r = PQgetResult(c);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die("COPY %s TO: %s", name, PQerrorMessage(c));
+	PQclear(r);
+	off = b.len;
+	sbuf_add(&lines, (const char *)&off, sizeof(off));
+	t->data = sbuf_take(&b);
+	t->line = (size_t *)(void *)sbuf_take(&lines);
+
+	snprintf(q, sizeof(q), "DROP TABLE IF EXISTS bench_floor_%s", name);
+	sql_ok(c, q);
+	snprintf(q, sizeof(q), "CREATE TABLE bench_floor_%s (LIKE %s "
+	    "INCLUDING ALL)", name, name);
+	sql_ok(c, q);
+}
+
+static void
+floor_init(PGconn *c, floor_t *F, const char *tables, size_t batches)
+{
+	char *list = xstrdup(tables), *save = NULL;
+
+	memset(F, 0, sizeof(*F));
+	F->batches = batches;
+	sql_ok(c, "DROP TABLE IF EXISTS bench_floor_events");
+	sql_ok(c, "CREATE TABLE bench_floor_events (LIKE events INCLUDING ALL)");
+	for (char *s = strtok_r(list, ",", &save); s != NULL;
+	    s = strtok_r(NULL, ",", &save)) {
+		F->t = xrealloc(F->t, (F->n + 1) * sizeof(*F->t));
+		memset(&F->t[F->n], 0, sizeof(*F->t));
+		floor_table(c, &F->t[F->n++], s);
+	}
+	free(list);
+}
+
+static void
+floor_free(floor_t *F)
+{
+	for (size_t i = 0; i < F->n; i++) {
+		free(F->t[i].name);
+		free(F->t[i].copy);
+		free(F->t[i].data);
+		free(F->t[i].line);
+	}
+	free(F->t);
+}
+
+/*
+ * Like copy_range, into bench_floor_events, and each transaction also
+ * copies its share of every floor table's rows: batch number k of the
+ * whole load (first_batch counts those of earlier segments) takes rows
+ * [k * rows / batches, (k + 1) * rows / batches).
+ */
+static double
+floor_range(PGconn *c, const floor_t *F, const events_t *E, size_t from,
+    size_t to, size_t batch, size_t first_batch)
+{
+	double t0 = now_s();
+	size_t k = first_batch;
+	sbuf_t b;
+
+	sbuf_init(&b);
+	for (size_t i = from; i < to; i += batch, k++) {
+		size_t end = i + batch < to ? i + batch : to;
+
+		sql_ok(c, "BEGIN");
+		event_rows(&b, E, i, end);
+		copy_in(c, "COPY bench_floor_events (source, event_id, type, "
+		    "occurred_at, received_at, body) FROM STDIN", b.s, b.len);
+		for (size_t j = 0; j < F->n; j++) {
+			const floor_table_t *t = &F->t[j];
+			size_t r0 = k * t->rows / F->batches;
+			size_t r1 = (k + 1) * t->rows / F->batches;
+
+			if (r1 > t->rows)
+				r1 = t->rows;
+			if (r0 < r1)
+				copy_in(c, t->copy, t->data + t->line[r0],
+				    t->line[r1] - t->line[r0]);
+		}
+		sql_ok(c, "COMMIT");
+	}
+	sbuf_free(&b);
+	return now_s() - t0;
+}
+
+/* The floor load, in turns with a second COPY of the events alone. */
+static void
+floor_run(PGconn *c, const events_t *E, const opts_t *o, size_t nseg,
+    size_t per)
+{
+	floor_t F;
+	double base = 0, fl = 0;
+	size_t first = 0;
+
+	printf("floor: reading %s as handoffd left them...\n", o->floor);
+	floor_init(c, &F, o->floor, 0);
+	for (size_t k = 0; k < nseg; k++) {
+		size_t from = k * per, to = from + per < E->n ? from + per : E->n;
+
+		F.batches += (to - from + o->batch - 1) / o->batch;
+	}
+	for (size_t j = 0; j < F.n; j++)
+		printf("floor: %s, %zu rows, %.1f MB\n", F.t[j].name,
+		    F.t[j].rows, (double)F.t[j].line[F.t[j].rows] / 1e6);
+	sql_ok(c, "TRUNCATE bench_events");
+	sql_ok(c, "CHECKPOINT");
+	for (size_t k = 0; k < nseg; k++) {
+		size_t from = k * per, to = from + per < E->n ? from + per : E->n;
+
+		base += copy_range(c, E, from, to, o->batch);
+		fl += floor_range(c, &F, E, from, to, o->batch, first);
+		first += (to - from + o->batch - 1) / o->batch;
+	}
+	printf("floor: COPY of the events alone %.3f s; with the rows of %s "
+	    "%.3f s: %.0f events/s\n", base, o->floor, fl,
+	    (double)E->n / fl);
+	printf("RESULT floor_ratio=%.3f floor_eps=%.0f\n", base / fl,
+	    (double)E->n / fl);
+	floor_free(&F);
 }
 
 /* ---- phases ---- */
@@ -654,6 +871,8 @@ throughput(const opts_t *o)
 	    (double)E.n / dt, (double)E.n / copy_dt, copy_dt / dt, mid,
 	    st.p50, st.p99, st.batch_avg, hwm, cpu.daemon, cpu.backend,
 	    cpu.copy_backend, dt, copy_dt);
+	if (o->floor != NULL)
+		floor_run(c, &E, o, nseg, per);
 	free(segratio);
 	PQfinish(c);
 	events_free(&E);
@@ -750,7 +969,7 @@ usage(FILE *f)
 {
 	fputs("usage: bench_pipeline throughput -e CONTROL -p PULL -d CONNINFO "
 	    "[-n N] [-l LEADS] [-b BATCH] [-k SEGMENTS] [-o ID_OFFSET] "
-	    "[-P PID]\n"
+	    "[-P PID] [-F TABLE,...]\n"
 	    "       bench_pipeline latency -e CONTROL -p PULL [-d CONNINFO] "
 	    "[-r RATE] [-s SECONDS] [-l LEADS] [-o ID_OFFSET] [-P PID]\n", f);
 }
@@ -769,7 +988,7 @@ main(int argc, char **argv)
 	}
 	phase = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "e:p:d:n:l:b:k:o:P:r:s:h")) != -1) {
+	while ((ch = getopt(argc, argv, "e:p:d:n:l:b:k:o:P:r:s:F:h")) != -1) {
 		switch (ch) {
 		case 'e':
 			o.control = optarg;
@@ -803,6 +1022,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			o.seconds = strtod(optarg, NULL);
+			break;
+		case 'F':
+			o.floor = optarg;
 			break;
 		case 'h':
 			usage(stdout);

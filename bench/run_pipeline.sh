@@ -4,6 +4,7 @@
 #   bench/run_pipeline.sh [-n EVENTS] [-r REPETITIONS] [-b BATCH_EVENTS]
 #                         [-w BATCH_WAIT_MS] [-k SEGMENTS] [-R RATE]
 #                         [-s SECONDS] [-S [-N]] [-x CONFIG_FRAGMENT] [-T]
+#                         [-F [TABLE,...]]
 #
 # Builds handoffd and bench_pipeline (Release, no sanitizer) into
 # build/bench, starts a private PostgreSQL with tests/pg.sh (fsync and
@@ -31,6 +32,14 @@
 # routing rules, to measure what routing costs). Everything it started is
 # stopped and removed on exit. -T loads pg_stat_statements and prints the
 # statements that took the most server time in each throughput run.
+# -F adds the floor to each throughput run: the rows handoffd left in the
+# state tables every design must write (SPEC §5 and the reconciliation,
+# SLA and routing issues: leads, identities, stage and deal history,
+# pending events, outbox, SLA cycles) are loaded again with nothing else,
+# in the events' transactions, each row once; the ratio of that load to
+# COPY of the events alone bounds what any daemon storing them can reach.
+# -F TABLE,... names the tables instead (e.g. -F leads for events and lead
+# rows only).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,11 +57,31 @@ sla=0
 fragment=""
 top=0
 norouting=0
+floor=""
+floor_default=leads,lead_identities,stage_history,deals,deal_history,pending_events,outbox,sla_cycles
 
 usage() {
-	sed -n '4,6p' "$0" | sed 's/^# *//' >&2
+	sed -n '4,7p' "$0" | sed 's/^# *//' >&2
 	exit 2
 }
+
+# -F takes an optional argument: the default list when the next word is
+# another option or absent.
+args=()
+while [ $# -gt 0 ]; do
+	if [ "$1" = -F ]; then
+		if [ $# -gt 1 ] && [ "${2#-}" = "$2" ]; then
+			floor=$2
+			shift
+		else
+			floor=$floor_default
+		fi
+	else
+		args+=("$1")
+	fi
+	shift
+done
+set -- ${args[@]+"${args[@]}"}
 
 while getopts "n:r:b:w:k:R:s:SNx:Th" opt; do
 	case $opt in
@@ -191,7 +220,7 @@ kv() {
 	tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"
 }
 
-declare -a R_EPS R_COPY R_RATIO R_P50 R_P99 R_RSS R_SAT99
+declare -a R_FLOOR R_EPS R_COPY R_RATIO R_P50 R_P99 R_RSS R_SAT99
 for rep in $(seq 1 "$reps"); do
 	echo "== repetition $rep of $reps: throughput, $events events" >&2
 	psql_admin -c "DROP DATABASE IF EXISTS bench_tp WITH (FORCE)" \
@@ -199,8 +228,10 @@ for rep in $(seq 1 "$reps"); do
 	daemon_start bench_tp
 	"$BENCH" throughput -e "ipc://$W/control.sock" -p "$PULL" \
 		-d "$ADMIN dbname=bench_tp" -n "$events" -k "$segments" \
-		-P "$DPID" ${batch:+-b "$batch"} | tee "$W/phase.out" >&2
-	out=$(grep '^RESULT' "$W/phase.out")
+		-P "$DPID" ${batch:+-b "$batch"} ${floor:+-F "$floor"} |
+		tee "$W/phase.out" >&2
+	out=$(grep '^RESULT' "$W/phase.out" | head -n 1)
+	[ -z "$floor" ] || R_FLOOR[rep]=$(kv floor_ratio "$(grep '^RESULT floor' "$W/phase.out")")
 	if [ "$top" = 1 ]; then
 		echo "== statements by server time (throughput run $rep)" >&2
 		PGOPTIONS="-c client_min_messages=warning" psql "$ADMIN dbname=bench_tp" \
@@ -267,6 +298,9 @@ row median "$(median "${R_EPS[@]}")" "$(median "${R_COPY[@]}")" \
 	"$(median "${R_P99[@]}")" \
 	"$(awk -v k="$(median "${R_RSS[@]}")" 'BEGIN { printf "%.1f", k / 1024 }')" \
 	"$(median "${R_SAT99[@]}")"
+if [ -n "$floor" ]; then
+	echo "floor (COPY of the events alone / COPY of the events with the rows handoffd left in $floor): $(printf '%s ' "${R_FLOOR[@]}")-> median $(median "${R_FLOOR[@]}")"
+fi
 echo "goals: the pipeline (issue 3): ratio >= 0.6, p99 <= 20 ms at 5,000/s, peak RSS <= 50 MiB;"
 echo "       with the domain logic (issue 4): ratio >= 0.4, peak RSS <= 64 MiB (with the SLA engine: ratio >= 0.35)"
 echo "(p99 ms sat.: the daemon's receive-to-commit p99 while saturated, last 65,536 events)"
