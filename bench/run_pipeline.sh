@@ -39,7 +39,7 @@
 # in the events' transactions, each row once; the ratio of that load to
 # COPY of the events alone bounds what any daemon storing them can reach.
 # -F TABLE,... names the tables instead (e.g. -F leads for events and lead
-# rows only).
+# rows only). With -T too, the statements listed include the floor's COPYs.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
