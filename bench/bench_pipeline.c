@@ -710,6 +710,8 @@ floor_run(PGconn *c, const events_t *E, const opts_t *o, size_t nseg,
 	for (size_t k = 0; k < nseg; k++) {
 		size_t from = k * per, to = from + per < E->n ? from + per : E->n;
 
+		if (from >= to)
+			break;
 		F.batches += (to - from + o->batch - 1) / o->batch;
 	}
 	for (size_t j = 0; j < F.n; j++)
@@ -720,6 +722,8 @@ floor_run(PGconn *c, const events_t *E, const opts_t *o, size_t nseg,
 	for (size_t k = 0; k < nseg; k++) {
 		size_t from = k * per, to = from + per < E->n ? from + per : E->n;
 
+		if (from >= to)
+			break;
 		base += copy_range(c, E, from, to, o->batch);
 		fl += floor_range(c, &F, E, from, to, o->batch, first);
 		first += (to - from + o->batch - 1) / o->batch;
