@@ -326,6 +326,19 @@ event_row(sbuf_t *b, const batch_item_t *it, int ord)
 }
 
 /*
+ * Several daemons may share the database (SPEC §5). Their batches take
+ * turns: each transaction begins by taking this advisory lock, held until
+ * it commits or rolls back. A batch reads the state of its leads, folds
+ * them and writes them back; two at once could each create a lead for
+ * one new person, or write back a lead over the other's change. With the
+ * lock, a second instance adds availability, not throughput. The key is
+ * the ASCII bytes "handoffb" (handoff, batch) read as a big-endian 64-bit
+ * integer, 0x68616e646f666662: pg_locks shows locktype advisory, classid
+ * 1751215716, objid 1868981858, objsubid 1 (migrations use "handoffm").
+ */
+#define BEGIN_BATCH "BEGIN; SELECT pg_advisory_xact_lock(7521414230330205794)"
+
+/*
  * Begins the batch's transaction and stores its events; sets fresh[i] for
  * the items it inserted. Returns 0 or -1 (transaction aborted).
  */
@@ -345,14 +358,15 @@ store_events(store_t *s, batch_t *b)
 		ncand++;
 	}
 	if (ncand == 0)
-		return exec_ok(s, "BEGIN");
+		return exec_ok(s, BEGIN_BATCH);
 
 	/*
-	 * BEGIN travels with the COPY, one round trip for both. No savepoint:
-	 * the COPY is the first statement, so a unique violation costs only
-	 * this transaction, and the next one sorts the batch out.
+	 * BEGIN and the lock travel with the COPY, one round trip for all
+	 * three. No savepoint: the COPY is the first write, so a unique
+	 * violation costs only this transaction, and the next one sorts the
+	 * batch out.
 	 */
-	r = copy_run(s, "BEGIN; COPY events (source, event_id, type, "
+	r = copy_run(s, BEGIN_BATCH "; COPY events (source, event_id, type, "
 	    "occurred_at, received_at, body) FROM STDIN");
 	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 		PQclear(r);
@@ -367,7 +381,7 @@ store_events(store_t *s, batch_t *b)
 	PQclear(r);
 
 	/* Some event was stored before: sort them out one by one. */
-	if (exec_ok(s, "ROLLBACK; BEGIN") == -1)
+	if (exec_ok(s, "ROLLBACK; " BEGIN_BATCH) == -1)
 		return -1;
 	sbuf_reset(&s->copybuf);
 	for (size_t i = 0; i < b->n; i++)
