@@ -664,6 +664,7 @@ struct flight {
 	size_t len;
 	int tries;
 	int64_t sent_ms;
+	bool unsent;        /* the socket's queue was full: not sent yet */
 	struct flight *prev, *next; /* the resend queue, oldest send first */
 	struct flight *hnext;       /* hash chain */
 };
@@ -682,6 +683,7 @@ struct sender {
 	struct flight *head, *tail;
 	size_t ninflight;
 	struct flight *held; /* read, but its key is still in flight */
+	size_t nunsent;      /* flights with unsent set */
 	size_t pcap;
 	int64_t last_progress;
 };
@@ -918,13 +920,24 @@ transmit(struct sender *s, struct flight *f, char **err)
 	 * ([tag] [empty] topic body), which the daemon's router echoes on the
 	 * reply. That matches every reply to its line, even a rejection of a
 	 * body so broken that the reply cannot name its source and id.
-	 * A full queue is not an error: the message stays in flight and goes
-	 * again at its timeout, like one whose reply was lost.
+	 * A full queue is not an error: the message stays in flight, marked
+	 * unsent, and goes as soon as the socket takes messages again
+	 * (send_loop polls for that). It spends no try: waiting for its
+	 * timeout instead stalled the whole send for it whenever the daemon
+	 * fell behind.
 	 */
 	if (zmq_send(s->sock, &f->line, sizeof(f->line),
 	    ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
-		if (zmq_errno() == EAGAIN)
+		if (zmq_errno() == EAGAIN) {
+			if (f->tries > 1)
+				s->res->resent--;
+			f->tries--;
+			if (!f->unsent) {
+				f->unsent = true;
+				s->nunsent++;
+			}
 			return 0;
+		}
 		*err = xasprintf("cannot send to %s: %s", s->endpoint,
 		    zmq_strerror(zmq_errno()));
 		return -1;
@@ -940,6 +953,32 @@ transmit(struct sender *s, struct flight *f, char **err)
 		*err = xasprintf("cannot send to %s: %s", s->endpoint,
 		    zmq_strerror(zmq_errno()));
 		return -1;
+	}
+	if (f->unsent) {
+		f->unsent = false;
+		s->nunsent--;
+	}
+	return 0;
+}
+
+/* Sends the flights the full queue held back, oldest first, until the
+ * queue is full again. */
+static int
+send_unsent(struct sender *s, char **err)
+{
+	struct flight *f = s->head, *next;
+
+	/* transmit moves each flight it sends to the tail: n bounds the
+	 * walk to the flights there were. */
+	for (size_t n = s->ninflight; f != NULL && n > 0 && s->nunsent > 0;
+	    n--, f = next) {
+		next = f->next;
+		if (!f->unsent)
+			continue;
+		if (transmit(s, f, err) == -1)
+			return -1;
+		if (f->unsent)
+			break;
 	}
 	return 0;
 }
@@ -960,7 +999,8 @@ check_tries(struct sender *s, struct flight *f, char **err)
 static int
 fill_window(struct sender *s, char **err)
 {
-	while (s->ninflight < (size_t)s->o->window) {
+	/* Nothing new while the socket's queue is full. */
+	while (s->nunsent == 0 && s->ninflight < (size_t)s->o->window) {
 		struct flight *f, **slot;
 
 		if (s->held != NULL) {
@@ -1077,6 +1117,9 @@ handle_reply(struct sender *s, client_reply_t *r)
 	*slot = f->hnext;
 	queue_unlink(s, f);
 	s->ninflight--;
+	/* Answered from an earlier try while a resend waited. */
+	if (f->unsent)
+		s->nunsent--;
 	flight_free(f);
 }
 
@@ -1177,14 +1220,19 @@ send_loop(struct sender *s, char **err)
 		if (s->wait_until != 0 && s->ninflight < (size_t)s->o->window &&
 		    s->held == NULL && s->wait_until - now_ms() < wait)
 			wait = s->wait_until - now_ms();
-		item = (zmq_pollitem_t){ s->sock, 0, ZMQ_POLLIN, 0 };
+		item = (zmq_pollitem_t){ s->sock, 0, ZMQ_POLLIN |
+		    (s->nunsent > 0 ? ZMQ_POLLOUT : 0), 0 };
 		n = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
 		if (n == -1 && zmq_errno() != EINTR) {
 			*err = xasprintf("%s: poll: %s", s->endpoint,
 			    zmq_strerror(zmq_errno()));
 			return -1;
 		}
-		if (n > 0 && drain_replies(s, err) == -1)
+		if (n > 0 && (item.revents & ZMQ_POLLIN) &&
+		    drain_replies(s, err) == -1)
+			return -1;
+		if (n > 0 && (item.revents & ZMQ_POLLOUT) &&
+		    send_unsent(s, err) == -1)
 			return -1;
 		if (resend_expired(s, err) == -1)
 			return -1;

@@ -798,6 +798,13 @@ send_report(client_send_result_t *res, int rc, char *err, const char *unit,
 		printf("accepted %" PRIu64 ", duplicate %" PRIu64
 		    ", rejected %" PRIu64 ", invalid %" PRIu64 "\n",
 		    res->accepted, res->duplicate, res->rejected, res->invalid);
+	/* Why a send took long: what went again, unanswered in time. */
+	if (res->resent > 0 || res->reopened > 0) {
+		fflush(stdout);
+		fprintf(stderr, "handoffctl: resent %" PRIu64 " without a reply "
+		    "within the timeout; reconnected %" PRIu64 " times\n",
+		    (uint64_t)res->resent, (uint64_t)res->reopened);
+	}
 	for (size_t i = 0; i < res->nproblems; i++) {
 		const client_problem_t *p = &res->problems[i];
 
