@@ -220,7 +220,7 @@ jnum(yajl_val root, const char *a, const char *b)
 }
 
 static void
-status_get(const char *control, status_t *st)
+status_one(const char *control, status_t *st)
 {
 	client_reply_t r;
 	char *err = NULL, eb[256];
@@ -243,6 +243,34 @@ status_get(const char *control, status_t *st)
 	st->p99 = jnum(root, "commit_latency_ms", "p99");
 	yajl_tree_free(root);
 	client_reply_free(&r);
+}
+
+/*
+ * The status of one daemon, or of several (controls separated by commas):
+ * their counts summed, the batch mean over all, the latencies the largest.
+ */
+static void
+status_get(const char *controls, status_t *st)
+{
+	char *list = xstrdup(controls), *save = NULL;
+	double events = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (char *c = strtok_r(list, ",", &save); c != NULL;
+	    c = strtok_r(NULL, ",", &save)) {
+		status_t one;
+
+		status_one(c, &one);
+		st->accepted += one.accepted;
+		st->duplicate += one.duplicate;
+		st->rejected += one.rejected;
+		st->batches += one.batches;
+		events += one.batch_avg * (double)one.batches;
+		st->p50 = one.p50 > st->p50 ? one.p50 : st->p50;
+		st->p99 = one.p99 > st->p99 ? one.p99 : st->p99;
+	}
+	st->batch_avg = st->batches > 0 ? events / (double)st->batches : 0;
+	free(list);
 }
 
 /*
@@ -367,8 +395,16 @@ push_open(void *ctx, const char *pull, int hwm)
 		die("zmq_socket: %s", zmq_strerror(errno));
 	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-	if (zmq_connect(s, pull) == -1)
-		die("connect %s: %s", pull, zmq_strerror(errno));
+	/* Several endpoints: PUSH deals the events out in turn. */
+	{
+		char *list = xstrdup(pull), *save = NULL;
+
+		for (char *e = strtok_r(list, ",", &save); e != NULL;
+		    e = strtok_r(NULL, ",", &save))
+			if (zmq_connect(s, e) == -1)
+				die("connect %s: %s", e, zmq_strerror(errno));
+		free(list);
+	}
 	return s;
 }
 

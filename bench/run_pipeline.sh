@@ -4,7 +4,7 @@
 #   bench/run_pipeline.sh [-n EVENTS] [-r REPETITIONS] [-b BATCH_EVENTS]
 #                         [-w BATCH_WAIT_MS] [-k SEGMENTS] [-R RATE]
 #                         [-s SECONDS] [-S [-N]] [-x CONFIG_FRAGMENT] [-T]
-#                         [-F [TABLE,...]]
+#                         [-F [TABLE,...]] [-i INSTANCES]
 #
 # Builds handoffd and bench_pipeline (Release, no sanitizer) into
 # build/bench, starts a private PostgreSQL with tests/pg.sh (fsync and
@@ -40,6 +40,9 @@
 # COPY of the events alone bounds what any daemon storing them can reach.
 # -F TABLE,... names the tables instead (e.g. -F leads for events and lead
 # rows only). With -T too, the statements listed include the floor's COPYs.
+# -i runs the throughput phase through INSTANCES daemons on the one
+# database (SPEC §5 allows several), the events dealt out to them in turn;
+# the CPU figures are then those of the first.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,6 +60,7 @@ sla=0
 fragment=""
 top=0
 norouting=0
+instances=1
 floor=""
 floor_default=leads,lead_identities,stage_history,deals,deal_history,pending_events,outbox,sla_cycles
 
@@ -83,7 +87,7 @@ while [ $# -gt 0 ]; do
 done
 set -- ${args[@]+"${args[@]}"}
 
-while getopts "n:r:b:w:k:R:s:SNx:Th" opt; do
+while getopts "n:r:b:w:k:R:s:SNx:Ti:h" opt; do
 	case $opt in
 	n) events=$OPTARG ;;
 	r) reps=$OPTARG ;;
@@ -95,6 +99,7 @@ while getopts "n:r:b:w:k:R:s:SNx:Th" opt; do
 	S) sla=1 ;;
 	T) top=1 ;;
 	N) norouting=1 ;;
+	i) instances=$OPTARG ;;
 	x) fragment=$(cd "$(dirname "$OPTARG")" && pwd)/$(basename "$OPTARG")
 	   [ -r "$fragment" ] || { echo "cannot read $OPTARG" >&2; exit 2; } ;;
 	*) usage ;;
@@ -120,13 +125,16 @@ HANDOFFCTL="$build/handoffctl"
 BENCH="$build/bench/bench_pipeline"
 
 W=$(mktemp -d /tmp/handoff-bench.XXXXXX)
-DPID=""
+DPIDS=()
 
 cleanup() {
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -9 "$DPID" 2>/dev/null || true
-		wait "$DPID" 2>/dev/null || true
-	fi
+	local p
+	for p in ${DPIDS[@]+"${DPIDS[@]}"}; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -9 "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	done
 	"$src/tests/pg.sh" stop "$W/pg" 2>/dev/null || true
 	rm -rf "$W"
 }
@@ -150,14 +158,17 @@ echo "   $(psql_admin -c "SELECT 'fsync=' || current_setting('fsync') || \
 ', shared_buffers=' || current_setting('shared_buffers') || \
 ', max_wal_size=' || current_setting('max_wal_size')")" >&2
 
+# ctl K ARGS...: handoffctl against daemon K.
 ctl() {
-	"$HANDOFFCTL" -e "ipc://$W/control.sock" "$@"
+	local k=$1
+	shift
+	"$HANDOFFCTL" -e "ipc://$W/control$k.sock" "$@"
 }
 
-# daemon_start DB: a handoffd on database DB, ingest and publish on
-# ephemeral ports, control on an ipc socket; sets DPID and PULL.
+# daemon_start DB K: handoffd number K on database DB, ingest and publish
+# on ephemeral ports, control on an ipc socket; sets DPIDS[K] and PULLS[K].
 daemon_start() {
-	local db=$1 extra="" st
+	local db=$1 k=$2 extra="" st conf="$W/handoffd$2.conf" log="$W/handoffd$2.log"
 	if [ -n "$batch$wait_ms" ]; then
 		extra="batch = { ${batch:+max_events = $batch; }${wait_ms:+max_wait_ms = $wait_ms; }"
 		if [ -n "$batch" ] && [ "$batch" -gt 20000 ]; then
@@ -165,7 +176,7 @@ daemon_start() {
 		fi
 		extra="$extra};"
 	fi
-	cat >"$W/handoffd.conf" <<CONF
+	cat >"$conf" <<CONF
 database = { conninfo = "$ADMIN dbname=$db"; };
 bus = {
   ingest = (
@@ -173,7 +184,7 @@ bus = {
     { kind = "router"; endpoint = "tcp://127.0.0.1:*"; }
   );
   publish = "tcp://127.0.0.1:*";
-  control = "ipc://$W/control.sock";
+  control = "ipc://$W/control$k.sock";
 };
 log = { level = "info"; };
 $extra
@@ -181,23 +192,23 @@ CONF
 	if [ "$sla" = 1 ] && [ "$norouting" = 1 ]; then
 		awk '/^(teams = \(|routing = \{)/ { skip = 1 } !skip { print }
 			skip && /^\)?\};?$|^\);$/ { skip = 0 }' \
-			"$here/sla.conf" >>"$W/handoffd.conf"
+			"$here/sla.conf" >>"$conf"
 	elif [ "$sla" = 1 ]; then
-		cat "$here/sla.conf" >>"$W/handoffd.conf"
+		cat "$here/sla.conf" >>"$conf"
 	fi
 	if [ -n "$fragment" ]; then
-		cat "$fragment" >>"$W/handoffd.conf"
+		cat "$fragment" >>"$conf"
 	fi
-	"$HANDOFFD" -c "$W/handoffd.conf" 2>>"$W/handoffd.log" &
-	DPID=$!
+	"$HANDOFFD" -c "$conf" 2>>"$log" &
+	DPIDS[k]=$!
 	for _ in $(seq 1 400); do
-		if st=$(ctl -t 0.5 status 2>/dev/null) &&
+		if st=$(ctl "$k" -t 0.5 status 2>/dev/null) &&
 			grep -q '"database":"connected"' <<<"$st"; then
-			PULL=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["endpoints"]["ingest"][0])' <<<"$st")
+			PULLS[k]=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["endpoints"]["ingest"][0])' <<<"$st")
 			return 0
 		fi
-		kill -0 "$DPID" 2>/dev/null || {
-			tail -n 20 "$W/handoffd.log" >&2
+		kill -0 "${DPIDS[k]}" 2>/dev/null || {
+			tail -n 20 "$log" >&2
 			echo "handoffd exited during start-up" >&2
 			exit 1
 		}
@@ -208,11 +219,13 @@ CONF
 }
 
 daemon_stop() {
-	local rc=0
-	kill -TERM "$DPID"
-	wait "$DPID" || rc=$?
-	DPID=""
-	[ "$rc" = 0 ] || { echo "handoffd exited $rc" >&2; exit 1; }
+	local rc=0 p
+	for p in "${DPIDS[@]}"; do
+		kill -TERM "$p"
+		wait "$p" || rc=$?
+		[ "$rc" = 0 ] || { echo "handoffd exited $rc" >&2; exit 1; }
+	done
+	DPIDS=()
 }
 
 # kv KEY LINE: the value of KEY=... in a RESULT line.
@@ -220,15 +233,23 @@ kv() {
 	tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"
 }
 
+[ "$instances" -ge 1 ] 2>/dev/null || usage
+declare -a PULLS
 declare -a R_FLOOR R_EPS R_COPY R_RATIO R_P50 R_P99 R_RSS R_SAT99
 for rep in $(seq 1 "$reps"); do
 	echo "== repetition $rep of $reps: throughput, $events events" >&2
 	psql_admin -c "DROP DATABASE IF EXISTS bench_tp WITH (FORCE)" \
 		-c "CREATE DATABASE bench_tp"
-	daemon_start bench_tp
-	"$BENCH" throughput -e "ipc://$W/control.sock" -p "$PULL" \
+	controls=""
+	pulls=""
+	for k in $(seq 0 $((instances - 1))); do
+		daemon_start bench_tp "$k"
+		controls="$controls${controls:+,}ipc://$W/control$k.sock"
+		pulls="$pulls${pulls:+,}${PULLS[k]}"
+	done
+	"$BENCH" throughput -e "$controls" -p "$pulls" \
 		-d "$ADMIN dbname=bench_tp" -n "$events" -k "$segments" \
-		-P "$DPID" ${batch:+-b "$batch"} ${floor:+-F "$floor"} |
+		-P "${DPIDS[0]}" ${batch:+-b "$batch"} ${floor:+-F "$floor"} |
 		tee "$W/phase.out" >&2
 	out=$(grep '^RESULT' "$W/phase.out" | head -n 1)
 	[ -z "$floor" ] || R_FLOOR[rep]=$(kv floor_ratio "$(grep '^RESULT floor' "$W/phase.out")")
@@ -261,10 +282,10 @@ SQL
 	echo "== repetition $rep of $reps: latency, $rate events/s for $seconds s" >&2
 	psql_admin -c "DROP DATABASE IF EXISTS bench_lat WITH (FORCE)" \
 		-c "CREATE DATABASE bench_lat"
-	daemon_start bench_lat
-	"$BENCH" latency -e "ipc://$W/control.sock" -p "$PULL" \
+	daemon_start bench_lat 0
+	"$BENCH" latency -e "ipc://$W/control0.sock" -p "${PULLS[0]}" \
 		-d "$ADMIN dbname=bench_lat" -r "$rate" -s "$seconds" \
-		-P "$DPID" | tee "$W/phase.out" >&2
+		-P "${DPIDS[0]}" | tee "$W/phase.out" >&2
 	out=$(grep '^RESULT' "$W/phase.out")
 	daemon_stop
 	psql_admin -c "DROP DATABASE bench_lat WITH (FORCE)"
@@ -284,7 +305,7 @@ row() {
 }
 
 echo
-echo "handoff pipeline benchmark: $events events, batch.max_events=${batch:-default}, batch.max_wait_ms=${wait_ms:-default}, SLA engine $( [ "$sla" = 1 ] && echo "on (bench/sla.conf$( [ "$norouting" = 1 ] && echo ", without routing"))" || echo off)${fragment:+, plus $(basename "$fragment")}, $(nproc) cores"
+echo "handoff pipeline benchmark: $events events$( [ "$instances" = 1 ] || echo " through $instances daemons"), batch.max_events=${batch:-default}, batch.max_wait_ms=${wait_ms:-default}, SLA engine $( [ "$sla" = 1 ] && echo "on (bench/sla.conf$( [ "$norouting" = 1 ] && echo ", without routing"))" || echo off)${fragment:+, plus $(basename "$fragment")}, $(nproc) cores"
 echo "machine: load average at start $load0, at end $(machine_load)"
 row run "committed ev/s" "COPY rows/s" ratio "p50 ms @${rate}" "p99 ms @${rate}" "peak RSS MiB" "p99 ms sat."
 for rep in $(seq 1 "$reps"); do
