@@ -1518,12 +1518,23 @@ route_batch(recstore_t *rs, PGconn *c, arena_t *a, recon_t *r,
 	char *err = NULL;
 
 	/*
-	 * Nothing to route and, as far as this daemon knows, nobody waiting:
-	 * no query. A lead another daemon queued is found at the next MQL.
+	 * Nothing to route, and nobody waiting when this daemon last looked:
+	 * one probe, for a lead another daemon queued since (SPEC §5), which
+	 * this batch may give to a rep it freed.
 	 */
 	if (rs->queue_empty && !rs->retry_unroutable &&
-	    routestore_candidates(rt, r) == 0)
-		return 0;
+	    routestore_candidates(rt, r) == 0) {
+		PGresult *res = query(rs, c, "SELECT EXISTS (SELECT 1 FROM "
+		    "routing_waiting)", 0, NULL);
+		bool none;
+
+		if (res == NULL)
+			return -1;
+		none = strcmp(PQgetvalue(res, 0, 0), "t") != 0;
+		PQclear(res);
+		if (none)
+			return 0;
+	}
 	if (routestore_prepare(rt, c, r, rs->retry_unroutable, &err) == -1) {
 		seterr(rs, err);
 		return -1;

@@ -11,6 +11,9 @@
 #                            $PUB $CTL
 #   t_stop                   SIGTERM and wait; fails unless it exits 0
 #   t_kill9                  kill -9 and reap
+#   t_start_second           a second daemon on the same database and
+#                            configuration; sets $B_PID $B_CTL $B_ROUTER
+#   t_stop_second            SIGTERM the second daemon and wait
 #   t_ctl ARGS...            handoffctl -e $CTL ARGS...
 #   t_sql SQL                one value from the test database
 #   t_fail MSG               prints MSG and the daemon log, exits 1
@@ -24,6 +27,7 @@ set -euo pipefail
 T=""
 DPID=""
 LOG=""
+B_PID=""
 
 t_fail() {
 	echo "FAIL: $*" >&2
@@ -35,10 +39,13 @@ t_fail() {
 }
 
 t_cleanup() {
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -9 "$DPID" 2>/dev/null || true
-		wait "$DPID" 2>/dev/null || true
-	fi
+	local p
+	for p in "$DPID" "$B_PID"; do
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -9 "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	done
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		rm -rf "$T"
 	fi
@@ -108,6 +115,38 @@ t_stop() {
 	wait "$DPID" || rc=$?
 	DPID=""
 	[ "$rc" = 0 ] || t_fail "handoffd exited $rc after SIGTERM"
+}
+
+# A second daemon on the same database (SPEC §5): the configuration of
+# $T/handoffd.conf with its control socket in $T/b. Sets B_PID, B_CTL and
+# B_ROUTER (its router ingest endpoint); t_stop_second stops it.
+t_start_second() {
+	mkdir -p "$T/b"
+	sed "s|ipc://$T/control.sock|ipc://$T/b/control.sock|" \
+		"$T/handoffd.conf" >"$T/b/handoffd.conf"
+	B_CTL="ipc://$T/b/control.sock"
+	"$HANDOFFD" -c "$T/b/handoffd.conf" 2>>"$T/b/handoffd.log" &
+	B_PID=$!
+	for _ in $(seq 1 200); do
+		if "$HANDOFFCTL" -e "$B_CTL" -t 0.5 ping >/dev/null 2>&1; then
+			B_ROUTER=$("$HANDOFFCTL" -e "$B_CTL" status |
+				t_json 'd["endpoints"]["ingest"][1]') ||
+				t_fail "status of the second daemon failed"
+			return 0
+		fi
+		kill -0 "$B_PID" 2>/dev/null ||
+			t_fail "the second handoffd exited during start-up: $(tail -n 20 "$T/b/handoffd.log")"
+		sleep 0.05
+	done
+	t_fail "the second handoffd did not answer ping within 10 s"
+}
+
+t_stop_second() {
+	local rc=0
+	kill -TERM "$B_PID"
+	wait "$B_PID" || rc=$?
+	B_PID=""
+	[ "$rc" = 0 ] || t_fail "the second handoffd exited $rc after SIGTERM"
 }
 
 t_kill9() {

@@ -63,33 +63,18 @@ state "$REF" >"$T/ref.state"
 
 # ---- two daemons on the shared database
 CONNINFO=$SHARED
-mkdir "$T/b"
 t_config "$SETTINGS"
-sed "s|ipc://$T/control.sock|ipc://$T/b/control.sock|" "$T/handoffd.conf" \
-	>"$T/b/handoffd.conf"
 t_start
-A_ROUTER=$ROUTER
-A_PID=$DPID
-"$HANDOFFD" -c "$T/b/handoffd.conf" 2>>"$T/b/handoffd.log" &
-B_PID=$!
-for _ in $(seq 1 200); do
-	"$HANDOFFCTL" -e "ipc://$T/b/control.sock" -t 0.5 ping >/dev/null 2>&1 &&
-		break
-	kill -0 "$B_PID" 2>/dev/null || t_fail "the second handoffd exited"
-	sleep 0.05
-done
-B_ROUTER=$("$HANDOFFCTL" -e "ipc://$T/b/control.sock" status |
-	t_json 'd["endpoints"]["ingest"][1]') || t_fail "status of the second"
+t_start_second
 
-"$HANDOFFCTL" -t 30 send --to "$A_ROUTER" "$T/odd.jsonl" >"$T/a.out" 2>&1 &
+"$HANDOFFCTL" -t 30 send --to "$ROUTER" "$T/odd.jsonl" >"$T/a.out" 2>&1 &
 SA=$!
 "$HANDOFFCTL" -t 30 send --to "$B_ROUTER" "$T/even.jsonl" >"$T/b.out" 2>&1 &
 SB=$!
 wait "$SA" || t_fail "send to the first daemon: $(cat "$T/a.out")"
 wait "$SB" || t_fail "send to the second daemon: $(cat "$T/b.out")"
 
-kill -TERM "$B_PID"
-wait "$B_PID" || t_fail "the second handoffd exited $? after SIGTERM"
+t_stop_second
 t_stop
 grep -q "^accepted $(( (N + 1) / 2 )), duplicate 0, rejected 0" "$T/a.out" ||
 	t_fail "first sender: $(cat "$T/a.out")"
