@@ -906,11 +906,18 @@ next_event(struct sender *s, struct flight **out, char **err)
 	return 0;
 }
 
+/*
+ * Sends flight f. again: it goes because its reply timed out or the socket
+ * was reopened (a resend, counted as one even if no earlier send left the
+ * queue), or because an earlier send had left (tries counts the sends
+ * that did).
+ */
 static int
-transmit(struct sender *s, struct flight *f, char **err)
+transmit(struct sender *s, struct flight *f, bool again, char **err)
 {
+	again = again || f->tries > 0;
 	f->tries++;
-	if (f->tries > 1)
+	if (again)
 		s->res->resent++;
 	f->sent_ms = now_ms();
 	queue_unlink(s, f);
@@ -929,7 +936,7 @@ transmit(struct sender *s, struct flight *f, char **err)
 	if (zmq_send(s->sock, &f->line, sizeof(f->line),
 	    ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
 		if (zmq_errno() == EAGAIN) {
-			if (f->tries > 1)
+			if (again)
 				s->res->resent--;
 			f->tries--;
 			if (!f->unsent) {
@@ -975,7 +982,7 @@ send_unsent(struct sender *s, char **err)
 		next = f->next;
 		if (!f->unsent)
 			continue;
-		if (transmit(s, f, err) == -1)
+		if (transmit(s, f, false, err) == -1)
 			return -1;
 		if (f->unsent)
 			break;
@@ -1023,7 +1030,7 @@ fill_window(struct sender *s, char **err)
 			s->last_progress = now_ms();
 		s->ninflight++;
 		queue_append(s, f);
-		if (transmit(s, f, err) == -1)
+		if (transmit(s, f, false, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -1167,7 +1174,8 @@ reopen(struct sender *s, char **err)
 	for (size_t i = 0; i < n; i++) {
 		struct flight *f = s->head;
 
-		if (check_tries(s, f, err) == -1 || transmit(s, f, err) == -1)
+		if (check_tries(s, f, err) == -1 ||
+		    transmit(s, f, true, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -1185,7 +1193,7 @@ resend_expired(struct sender *s, char **err)
 		return reopen(s, err);
 	while (s->head != NULL && s->head->sent_ms + s->o->timeout_ms <= now)
 		if (check_tries(s, s->head, err) == -1 ||
-		    transmit(s, s->head, err) == -1)
+		    transmit(s, s->head, true, err) == -1)
 			return -1;
 	return 0;
 }
@@ -1217,7 +1225,9 @@ send_loop(struct sender *s, char **err)
 		/* Until the first resend is due, or the source has more. */
 		wait = s->head != NULL ? s->head->sent_ms + s->o->timeout_ms -
 		    now_ms() : INT32_MAX;
-		if (s->wait_until != 0 && s->ninflight < (size_t)s->o->window &&
+		/* (While some are unsent, fill_window reads nothing.) */
+		if (s->wait_until != 0 && s->nunsent == 0 &&
+		    s->ninflight < (size_t)s->o->window &&
 		    s->held == NULL && s->wait_until - now_ms() < wait)
 			wait = s->wait_until - now_ms();
 		item = (zmq_pollitem_t){ s->sock, 0, ZMQ_POLLIN |

@@ -128,7 +128,7 @@ typedef struct {
 
 typedef struct {
 	uint64_t accepted, duplicate, rejected, invalid;
-	uint64_t resent;     /* sends after the first, over all messages */
+	uint64_t resent;     /* sends again: timed out, reopened */
 	uint64_t reopened;   /* times the socket was closed and reopened */
 	client_problem_t *problems; /* sorted by line */
 	size_t nproblems;
