@@ -113,14 +113,6 @@ sbuf_free(sbuf_t *b)
 	b->len = b->cap = 0;
 }
 
-void
-sbuf_reset(sbuf_t *b)
-{
-	b->len = 0;
-	if (b->s != NULL)
-		b->s[0] = '\0';
-}
-
 static void
 grow(sbuf_t *b, size_t extra)
 {
@@ -136,6 +128,15 @@ grow(sbuf_t *b, size_t extra)
 		b->cap *= 2;
 	b->s = xrealloc(b->s, b->cap);
 }
+
+void
+sbuf_reset(sbuf_t *b)
+{
+	b->len = 0;
+	grow(b, 0); /* a freed or taken buffer gets its storage back */
+	b->s[0] = '\0';
+}
+
 
 void
 sbuf_add(sbuf_t *b, const char *s, size_t n)

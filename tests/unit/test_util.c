@@ -43,6 +43,8 @@ test_sbuf_reuse(void **state)
 	free(s);
 	assert_int_equal(b.len, 0);
 	sbuf_reset(&b);
+	assert_non_null(b.s);
+	assert_string_equal(b.s, "");
 	sbuf_printf(&b, "%s-%d", "second", 2);
 	assert_string_equal(b.s, "second-2");
 	sbuf_free(&b);
