@@ -449,13 +449,15 @@ sql_int(PGconn *c, const char *q)
 	return v;
 }
 
-/* The pid of the daemon's database backend, 0 when not found. */
+/* The pid of the database backend of the daemon started first (the one
+ * -P names: run_pipeline.sh starts each daemon once the one before is
+ * connected), 0 when not found. */
 static int
 daemon_backend(PGconn *c)
 {
 	PGresult *r = sql(c, "SELECT pid FROM pg_stat_activity WHERE "
 	    "application_name = 'handoffd' AND datname = current_database() "
-	    "ORDER BY backend_start DESC LIMIT 1", PGRES_TUPLES_OK);
+	    "ORDER BY backend_start LIMIT 1", PGRES_TUPLES_OK);
 	int pid = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
 
 	PQclear(r);
@@ -837,6 +839,11 @@ throughput(const opts_t *o)
 	for (size_t k = 0; k < nseg; k++) {
 		size_t from = k * per, to = from + per < E.n ? from + per : E.n;
 		double t0, t1, ts, d0, b0, m0, c0, sd, sc;
+
+		if (from >= to) {
+			nseg = k; /* -k does not divide -n: no events left */
+			break;
+		}
 
 		d0 = cpu_s(o->pid);
 		b0 = cpu_s(backend);

@@ -38,7 +38,8 @@
 # pending events, outbox, SLA cycles) are loaded again with nothing else,
 # in the events' transactions, each row once; the ratio of that load to
 # COPY of the events alone bounds what any daemon storing them can reach.
-# -F TABLE,... names the tables instead (e.g. -F leads for events and lead
+# -F must be a word of its own (not bundled like -TF). -F TABLE,... names
+# the tables instead (e.g. -F leads for events and lead
 # rows only). With -T too, the statements listed include the floor's COPYs.
 # -i runs the throughput phase through INSTANCES daemons on the one
 # database (SPEC §5 allows several), the events dealt out to them in turn;
@@ -107,6 +108,7 @@ while getopts "n:r:b:w:k:R:s:SNx:Ti:h" opt; do
 done
 shift $((OPTIND - 1))
 [ $# = 0 ] || usage
+[ "$instances" -ge 1 ] 2>/dev/null || usage
 
 # The machine may be shared: its load goes into the report.
 machine_load() {
@@ -233,7 +235,6 @@ kv() {
 	tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"
 }
 
-[ "$instances" -ge 1 ] 2>/dev/null || usage
 declare -a PULLS
 declare -a R_FLOOR R_EPS R_COPY R_RATIO R_P50 R_P99 R_RSS R_SAT99
 for rep in $(seq 1 "$reps"); do
