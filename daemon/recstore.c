@@ -1524,28 +1524,13 @@ route_batch(recstore_t *rs, PGconn *c, arena_t *a, recon_t *r,
 	 */
 	if (rs->queue_empty && !rs->retry_unroutable &&
 	    routestore_candidates(rt, r) == 0) {
-		const char **teams = arena_alloc(a, (rs->cfg->nteams + 1) *
-		    sizeof(*teams));
-		const char *p[1];
-		PGresult *res;
-		sbuf_t arr;
-		bool none;
+		bool any;
 
-		/* Leads of the configured teams: the unroutable ones (no
-		 * team) are tried again at a reload, not now. */
-		for (size_t t = 0; t < rs->cfg->nteams; t++)
-			teams[t] = rs->cfg->teams[t].name;
-		sbuf_init(&arr);
-		pgcopy_array(&arr, teams, rs->cfg->nteams);
-		p[0] = arr.s;
-		res = query(rs, c, "SELECT EXISTS (SELECT 1 FROM routing_waiting "
-		    "WHERE team = ANY($1::text[]))", 1, p);
-		sbuf_free(&arr);
-		if (res == NULL)
+		if (routestore_others_waiting(rt, c, &any, &err) == -1) {
+			seterr(rs, err);
 			return -1;
-		none = strcmp(PQgetvalue(res, 0, 0), "t") != 0;
-		PQclear(res);
-		if (none)
+		}
+		if (!any)
 			return 0;
 	}
 	if (routestore_prepare(rt, c, r, rs->retry_unroutable, &err) == -1) {

@@ -380,6 +380,42 @@ routestore_queue_empty(const routestore_t *rt)
 	return left == 0 && rt->nadd == 0;
 }
 
+/* The configured teams' names, as a PostgreSQL array literal. */
+static void
+team_array(const cfg_t *cfg, sbuf_t *out)
+{
+	const char **teams = xcalloc(cfg->nteams + 1, sizeof(*teams));
+
+	for (size_t t = 0; t < cfg->nteams; t++)
+		teams[t] = cfg->teams[t].name;
+	pgcopy_array(out, teams, cfg->nteams);
+	free(teams);
+}
+
+int
+routestore_others_waiting(routestore_t *rt, PGconn *c, bool *any,
+    char **err)
+{
+	sbuf_t arr;
+	const char *p[1];
+	PGresult *res;
+
+	/* Leads of the configured teams: the unroutable ones (no team) are
+	 * tried again at a reload, not now. */
+	sbuf_init(&arr);
+	team_array(rt->cfg, &arr);
+	p[0] = arr.s;
+	res = query(c, "probe waiting leads", "SELECT EXISTS (SELECT 1 FROM "
+	    "routing_waiting WHERE team = ANY($1::text[]))", 1, p,
+	    PGRES_TUPLES_OK, err);
+	sbuf_free(&arr);
+	if (res == NULL)
+		return -1;
+	*any = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
 int
 routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
     bool retry_unroutable, char **err)
@@ -401,15 +437,7 @@ routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
 	for (size_t i = 0; i < rt->ncand; i++)
 		sbuf_printf(&a1, "%s%" PRId64, i ? "," : "", rt->cand[i]->id);
 	sbuf_addc(&a1, '}');
-	{
-		const char **teams = xcalloc(rt->cfg->nteams + 1,
-		    sizeof(*teams));
-
-		for (size_t t = 0; t < rt->cfg->nteams; t++)
-			teams[t] = rt->cfg->teams[t].name;
-		pgcopy_array(&a2, teams, rt->cfg->nteams);
-		free(teams);
-	}
+	team_array(rt->cfg, &a2);
 	snprintf(lim, sizeof(lim), "%d", WAITING_PER_TEAM);
 	snprintf(lim2, sizeof(lim2), "%d", retry_unroutable ?
 	    UNROUTABLE_PER_TX : 0);

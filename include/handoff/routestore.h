@@ -44,8 +44,13 @@ bool routestore_enabled(const cfg_t *cfg);
 int routestore_prepare(routestore_t *rt, PGconn *c, recon_t *r,
     bool retry_unroutable, char **err) MUSTCHECK;
 /* Whether the waiting queue was left empty by this batch (as far as this
- * daemon knows): a batch with no lead to route may then skip its query. */
+ * daemon knows): a batch with no lead to route may then probe with
+ * routestore_others_waiting instead of routestore_prepare. */
 bool routestore_queue_empty(const routestore_t *rt);
+/* Whether routing_waiting holds a lead of a configured team, whoever
+ * queued it: one query. 0, or -1 with *err. */
+int routestore_others_waiting(routestore_t *rt, PGconn *c, bool *any,
+    char **err) MUSTCHECK;
 /* Whether this batch has a lead to route (after routestore_prepare, or
  * routestore_candidates alone). */
 size_t routestore_candidates(routestore_t *rt, recon_t *r);

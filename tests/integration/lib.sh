@@ -95,26 +95,40 @@ t_endpoints() {
 	CTL="ipc://$T/control.sock"
 }
 
+# t_await_ping PID WHO LOG CTL...: waits until the daemon PID answers
+# `CTL... -t 0.5 ping` (t_ctl, which a test may redefine, or a handoffctl
+# command line); t_fail (naming WHO, with LOG's end) if it exits first or
+# takes over 10 s.
+t_await_ping() {
+	local pid=$1 who=$2 log=$3
+	shift 3
+	for _ in $(seq 1 200); do
+		"$@" -t 0.5 ping >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null ||
+			t_fail "$who exited during start-up: $(tail -n 20 "$log")"
+		sleep 0.05
+	done
+	t_fail "$who did not answer ping within 10 s"
+}
+
+# t_term PID WHO: SIGTERM and wait; t_fail unless it exits 0.
+t_term() {
+	local rc=0
+	kill -TERM "$1"
+	wait "$1" || rc=$?
+	[ "$rc" = 0 ] || t_fail "$2 exited $rc after SIGTERM"
+}
+
 t_start() {
 	"$HANDOFFD" -c "$T/handoffd.conf" 2>>"$LOG" &
 	DPID=$!
-	for _ in $(seq 1 200); do
-		if t_ctl -t 0.5 ping >/dev/null 2>&1; then
-			t_endpoints
-			return 0
-		fi
-		kill -0 "$DPID" 2>/dev/null || t_fail "handoffd exited during start-up"
-		sleep 0.05
-	done
-	t_fail "handoffd did not answer ping within 10 s"
+	t_await_ping "$DPID" handoffd "$LOG" t_ctl
+	t_endpoints
 }
 
 t_stop() {
-	local rc=0
-	kill -TERM "$DPID"
-	wait "$DPID" || rc=$?
+	t_term "$DPID" handoffd
 	DPID=""
-	[ "$rc" = 0 ] || t_fail "handoffd exited $rc after SIGTERM"
 }
 
 # A second daemon on the same database (SPEC §5): the configuration of
@@ -127,26 +141,16 @@ t_start_second() {
 	B_CTL="ipc://$T/b/control.sock"
 	"$HANDOFFD" -c "$T/b/handoffd.conf" 2>>"$T/b/handoffd.log" &
 	B_PID=$!
-	for _ in $(seq 1 200); do
-		if "$HANDOFFCTL" -e "$B_CTL" -t 0.5 ping >/dev/null 2>&1; then
-			B_ROUTER=$("$HANDOFFCTL" -e "$B_CTL" status |
-				t_json 'd["endpoints"]["ingest"][1]') ||
-				t_fail "status of the second daemon failed"
-			return 0
-		fi
-		kill -0 "$B_PID" 2>/dev/null ||
-			t_fail "the second handoffd exited during start-up: $(tail -n 20 "$T/b/handoffd.log")"
-		sleep 0.05
-	done
-	t_fail "the second handoffd did not answer ping within 10 s"
+	t_await_ping "$B_PID" "the second handoffd" "$T/b/handoffd.log" \
+		"$HANDOFFCTL" -e "$B_CTL"
+	B_ROUTER=$("$HANDOFFCTL" -e "$B_CTL" status |
+		t_json 'd["endpoints"]["ingest"][1]') ||
+		t_fail "status of the second daemon failed"
 }
 
 t_stop_second() {
-	local rc=0
-	kill -TERM "$B_PID"
-	wait "$B_PID" || rc=$?
+	t_term "$B_PID" "the second handoffd"
 	B_PID=""
-	[ "$rc" = 0 ] || t_fail "the second handoffd exited $rc after SIGTERM"
 }
 
 t_kill9() {
