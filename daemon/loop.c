@@ -319,7 +319,7 @@ publish_ready(loop_t *L)
 		if (bus_publish(L->bus, o->ready[i].type, o->ready[i].body,
 		    o->ready[i].len) == -1)
 			break;
-		o->last_published = o->ready[i].seq;
+		outbox_published(o, o->ready[i].seq);
 		metrics_count_published(&L->fig, o->ready[i].type);
 	}
 	outbox_clear_ready(o);
@@ -383,6 +383,11 @@ db_connect(loop_t *L)
 		db_lost(L, "outbox");
 		return -1;
 	}
+	if (L->outbox->nready > 0)
+		log_info("publishing %zu message(s) committed but not recorded "
+		    "as published, seq %lld to %lld", L->outbox->nready,
+		    (long long)L->outbox->ready[0].seq,
+		    (long long)L->outbox->ready[L->outbox->nready - 1].seq);
 	/*
 	 * The outage (and its back-off) ends with the first commit that
 	 * succeeds, not with the connection: a batch that keeps failing on a

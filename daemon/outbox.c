@@ -31,6 +31,7 @@ outbox_destroy(outbox_t **op)
 	outbox_clear_ready(o);
 	free(o->pending);
 	free(o->ready);
+	free(o->pub);
 	free(o);
 	*op = NULL;
 }
@@ -88,4 +89,22 @@ outbox_clear_ready(outbox_t *o)
 		free(o->ready[i].body);
 	}
 	o->nready = 0;
+}
+
+void
+outbox_published(outbox_t *o, int64_t seq)
+{
+	if (seq > o->last_published)
+		o->last_published = seq;
+	if (o->npub > 0 && o->pub[o->npub - 1].hi == seq - 1) {
+		o->pub[o->npub - 1].hi = seq;
+		return;
+	}
+	if (o->npub == o->pubcap) {
+		o->pubcap = o->pubcap ? o->pubcap * 2 : 8;
+		o->pub = xreallocarray(o->pub, o->pubcap, sizeof(*o->pub));
+	}
+	o->pub[o->npub].lo = seq - 1;
+	o->pub[o->npub].hi = seq;
+	o->npub++;
 }

@@ -31,6 +31,7 @@ struct store {
 	const char *const *endpoints; /* by ingest index, for rejections */
 	const char *session_sql;      /* run on each new connection */
 	sbuf_t copybuf;
+	sbuf_t markbuf[2];	/* mark_published's arrays */
 	uint8_t *fresh; /* scratch: per item, inserted by this batch */
 	size_t freshcap;
 };
@@ -60,6 +61,8 @@ store_new(const char *conninfo)
 
 	s->conninfo = xstrdup(conninfo);
 	sbuf_init(&s->copybuf);
+	sbuf_init(&s->markbuf[0]);
+	sbuf_init(&s->markbuf[1]);
 	return s;
 }
 
@@ -76,6 +79,8 @@ store_destroy(store_t **sp)
 	free(s->error);
 	free(s->fresh);
 	sbuf_free(&s->copybuf);
+	sbuf_free(&s->markbuf[0]);
+	sbuf_free(&s->markbuf[1]);
 	free(s);
 	*sp = NULL;
 }
@@ -514,24 +519,47 @@ store_outbox(store_t *s, outbox_t *o, ts_t now, char ***enc, size_t **lens,
 	return 0;
 }
 
+/*
+ * Records what this process published (outbox_published, sql/009): each
+ * range extends the row that ends where it starts, or becomes a row of its
+ * own. Only the seqs published here are recorded, never those another
+ * daemon committed in between (SPEC section 5).
+ */
 static int
 mark_published(store_t *s, outbox_t *o)
 {
-	char sql[200];
+	const char *p[2];
+	PGresult *r;
 
-	if (o->last_published <= o->marked)
+	if (o->npub == 0)
 		return 0;
-	/*
-	 * Every row up to marked was recorded by a committed UPDATE like this
-	 * one (the rows below were all committed before it, seq following
-	 * commit order), so the range starts there: the partial index then
-	 * yields only the rows to mark, instead of walking first over the
-	 * entries of every row marked since the last vacuum.
-	 */
-	snprintf(sql, sizeof(sql), "UPDATE outbox SET published_at = now() "
-	    "WHERE published_at IS NULL AND seq > %lld AND seq <= %lld",
-	    (long long)o->marked, (long long)o->last_published);
-	return exec_ok(s, sql);
+	sbuf_reset(&s->markbuf[0]);
+	sbuf_reset(&s->markbuf[1]);
+	sbuf_addc(&s->markbuf[0], '{');
+	sbuf_addc(&s->markbuf[1], '{');
+	for (size_t i = 0; i < o->npub; i++) {
+		sbuf_printf(&s->markbuf[0], "%s%lld", i ? "," : "",
+		    (long long)o->pub[i].lo);
+		sbuf_printf(&s->markbuf[1], "%s%lld", i ? "," : "",
+		    (long long)o->pub[i].hi);
+	}
+	sbuf_addc(&s->markbuf[0], '}');
+	sbuf_addc(&s->markbuf[1], '}');
+	p[0] = s->markbuf[0].s;
+	p[1] = s->markbuf[1].s;
+	r = PQexecParams(s->conn, "WITH r(lo, hi) AS (SELECT * FROM "
+	    "unnest($1::bigint[], $2::bigint[])), u AS (UPDATE "
+	    "outbox_published p SET hi = r.hi FROM r WHERE p.hi = r.lo "
+	    "RETURNING r.lo) INSERT INTO outbox_published (lo, hi) "
+	    "SELECT lo, hi FROM r WHERE lo NOT IN (SELECT lo FROM u)", 2, NULL,
+	    p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		set_error(s, "record the published messages", s->conn, r);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
 }
 
 static void
@@ -601,7 +629,7 @@ store_commit(store_t *s, batch_t *b, outbox_t *o, ts_t now)
 		if (b->items[i].state != ITEM_DUPLICATE)
 			b->items[i].state = s->fresh[i] ? ITEM_ACCEPTED :
 			    ITEM_DUPLICATE;
-	o->marked = o->last_published;
+	o->npub = 0;	/* recorded */
 	for (size_t i = 0; i < npend; i++)
 		outbox_ready(o, first + (int64_t)i,
 		    xstrdup(out_type_name(o->pending[i]->type)), enc[i], lens[i]);
@@ -622,24 +650,52 @@ fail:
 	return -1;
 }
 
+/*
+ * Merges the ranges of outbox_published that touch, so that a database
+ * several daemons took turns on keeps a few rows. Under the batches' lock:
+ * no batch records a range meanwhile.
+ */
+static int
+merge_published(store_t *s)
+{
+	if (exec_ok(s, BEGIN_BATCH "; WITH s AS (SELECT lo, hi, lo > "
+	    "coalesce(max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED "
+	    "PRECEDING AND 1 PRECEDING), -1) AS starts FROM outbox_published), "
+	    "g AS (SELECT lo, hi, count(*) FILTER (WHERE starts) OVER "
+	    "(ORDER BY lo, hi) AS grp FROM s), d AS (DELETE FROM "
+	    "outbox_published) INSERT INTO outbox_published (lo, hi) "
+	    "SELECT min(lo), max(hi) FROM g GROUP BY grp; COMMIT") == -1) {
+		rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_load_outbox(store_t *s, outbox_t *o)
 {
 	PGresult *r;
 	int64_t last;
 
-	if (store_last_seq(s, &last) == -1)
+	if (merge_published(s) == -1 || store_last_seq(s, &last) == -1)
 		return -1;
 	o->last_seq = last;
 	{
 		char since[24];
 		const char *params[1] = { since };
 
-		/* After a reconnect, what this process published stays out. */
+		/*
+		 * The rows no range covers, above the first range (everything
+		 * up to its end went out). After a reconnect, what this
+		 * process published stays out: the next batch records it.
+		 */
 		snprintf(since, sizeof(since), "%lld",
 		    (long long)o->last_published);
-		r = PQexecParams(s->conn, "SELECT seq, type, body FROM outbox "
-		    "WHERE published_at IS NULL AND seq > $1 ORDER BY seq", 1,
+		r = PQexecParams(s->conn, "SELECT o.seq, o.type, o.body FROM "
+		    "outbox o WHERE o.seq > greatest($1::bigint, (SELECT "
+		    "coalesce(max(hi), 0) FROM outbox_published WHERE lo = 0)) "
+		    "AND NOT EXISTS (SELECT FROM outbox_published p WHERE "
+		    "o.seq > p.lo AND o.seq <= p.hi) ORDER BY o.seq", 1,
 		    NULL, params, NULL, NULL, 0);
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -651,13 +707,9 @@ store_load_outbox(store_t *s, outbox_t *o)
 		outbox_ready(o, strtoll(PQgetvalue(r, i, 0), NULL, 10),
 		    xstrdup(PQgetvalue(r, i, 1)), xstrdup(PQgetvalue(r, i, 2)),
 		    (size_t)PQgetlength(r, i, 2));
-	/*
-	 * At start, what is not in the list was published before. After a
-	 * reconnect, keep what this process knows it published, so that the
-	 * next batch records it.
-	 */
+	/* At start, what is not in the list was published before. */
 	if (o->last_published == 0)
-		o->last_published = o->marked = PQntuples(r) > 0 ?
+		o->last_published = PQntuples(r) > 0 ?
 		    strtoll(PQgetvalue(r, 0, 0), NULL, 10) - 1 : last;
 	PQclear(r);
 	return 0;
@@ -666,11 +718,11 @@ store_load_outbox(store_t *s, outbox_t *o)
 int
 store_mark_published(store_t *s, outbox_t *o)
 {
-	if (!store_connected(s) || o->last_published <= o->marked)
+	if (!store_connected(s) || o->npub == 0)
 		return 0;
 	if (mark_published(s, o) == -1)
 		return -1;
-	o->marked = o->last_published;
+	o->npub = 0;
 	return 0;
 }
 

@@ -13,6 +13,11 @@
 #include "handoff/codec.h"
 #include "handoff/ts.h"
 
+/* The seqs lo + 1 .. hi. */
+typedef struct {
+	int64_t lo, hi;
+} outbox_range_t;
+
 typedef struct {
 	int64_t seq;
 	char *type;
@@ -29,7 +34,12 @@ typedef struct {
 	size_t nready, readycap;
 	int64_t last_seq;        /* last seq committed (as far as we know) */
 	int64_t last_published;  /* last seq this process published */
-	int64_t marked;          /* last seq recorded as published in the DB */
+	/*
+	 * The seqs this process published and has not yet recorded in
+	 * outbox_published: ranges (lo, hi], ascending, none touching.
+	 */
+	outbox_range_t *pub;
+	size_t npub, pubcap;
 } outbox_t;
 
 outbox_t *outbox_new(void);
@@ -46,5 +56,7 @@ void outbox_ready(outbox_t *o, int64_t seq, char *type, char *body,
     size_t len);
 /* Frees the published messages. */
 void outbox_clear_ready(outbox_t *o);
+/* Notes that seq went out on the bus, to be recorded. */
+void outbox_published(outbox_t *o, int64_t seq);
 
 #endif

@@ -200,7 +200,8 @@ static const struct column expected_columns[] = {
 	{ "outbox", "type", "text", "NO" },
 	{ "outbox", "body", "text", "NO" },
 	{ "outbox", "created_at", TSTZ, "NO" },
-	{ "outbox", "published_at", TSTZ, "YES" },
+	{ "outbox_published", "lo", "bigint", "NO" },
+	{ "outbox_published", "hi", "bigint", "NO" },
 	{ "outbox_seq", "one", "boolean", "NO" },
 	{ "outbox_seq", "last_seq", "bigint", "NO" },
 	{ "clock_state", "one", "boolean", "NO" },
@@ -313,9 +314,11 @@ test_fresh_database(void **state)
 	    "raw, raw_len) VALUES ('tcp://127.0.0.1:5556', 'bad json', "
 	    "convert_to(repeat('x', 4097), 'UTF8'), 70000)", "23514");
 
-	/* The restart path's partial index. */
-	assert_scalar(c, "SELECT indexdef LIKE '%WHERE (published_at IS NULL)' "
-	    "FROM pg_indexes WHERE indexname = 'outbox_unpublished_idx'", "t");
+	/* Nothing went out yet: one empty range to extend (009). */
+	assert_scalar(c, "SELECT string_agg(lo || ':' || hi, ',') "
+	    "FROM outbox_published", "0:0");
+	assert_sql_fails(c, "INSERT INTO outbox_published (lo, hi) "
+	    "VALUES (5, 4)", "23514");
 
 	assert_lock_free(ci);
 	PQfinish(c);
@@ -343,6 +346,44 @@ test_rerun_is_noop(void **state)
 	free(before);
 	free(after);
 	PQfinish(c);
+}
+
+/*
+ * 009 turns the outbox's published_at into ranges: everything below the
+ * first unpublished row, then each row published above it (several
+ * daemons), and nothing that did not go out.
+ */
+static void
+upgrade_outbox(const char *db, const char *published, const char *want)
+{
+	PGconn *c = tu_pg_fresh_db(db, NULL);
+	size_t k = 0;
+	char *sql;
+
+	while (k < migrate_nfiles &&
+	    strcmp(migrate_files[k].name, "009_outbox_published.sql") != 0)
+		PQclear(tu_pg_exec(c, migrate_files[k++].sql));
+	assert_true(k < migrate_nfiles);
+	sql = xasprintf("INSERT INTO outbox (seq, type, body, published_at) "
+	    "SELECT s, 'x', '{}', CASE WHEN s = ANY('%s'::bigint[]) "
+	    "THEN now() END FROM generate_series(1, 6) s; "
+	    "UPDATE outbox_seq SET last_seq = 6", published);
+	PQclear(tu_pg_exec(c, sql));
+	free(sql);
+	PQclear(tu_pg_exec(c, migrate_files[k].sql));
+	assert_scalar(c, "SELECT string_agg(lo || ':' || hi, ',' ORDER BY lo) "
+	    "FROM outbox_published", want);
+	PQfinish(c);
+}
+
+static void
+test_outbox_published_upgrade(void **state)
+{
+	(void)state;
+	upgrade_outbox("handoff_t_migrate_pub1", "{1,2,3,5}", "0:3,4:5");
+	upgrade_outbox("handoff_t_migrate_pub2", "{1,2,3,4,5,6}", "0:6");
+	upgrade_outbox("handoff_t_migrate_pub3", "{}", "0:0");
+	upgrade_outbox("handoff_t_migrate_pub4", "{2,6}", "0:0,1:2,5:6");
 }
 
 struct runner {
@@ -547,6 +588,7 @@ main(void)
 		cmocka_unit_test(test_embedded_files),
 		cmocka_unit_test(test_fresh_database),
 		cmocka_unit_test(test_rerun_is_noop),
+		cmocka_unit_test(test_outbox_published_upgrade),
 		cmocka_unit_test(test_concurrent_runners),
 		cmocka_unit_test(test_tampered_checksum),
 		cmocka_unit_test(test_unknown_migration),

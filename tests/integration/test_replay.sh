@@ -130,7 +130,9 @@ $(tail -n 5 "$T/all.txt")"
 # ---- the table agrees: seq 1..15, no gap, all published (a clean stop
 # records the last publication) ----
 t_stop
-[ "$(t_sql "SELECT count(*), min(seq), max(seq), count(published_at) FROM outbox")" = "15|1|15|15" ] ||
-	t_fail "outbox: $(t_sql "SELECT count(*), min(seq), max(seq), count(published_at) FROM outbox")"
+[ "$(t_sql "SELECT count(*), min(seq), max(seq) FROM outbox")" = "15|1|15" ] ||
+	t_fail "outbox: $(t_sql "SELECT count(*), min(seq), max(seq) FROM outbox")"
+[ "$(t_sql "SELECT string_agg(lo || ':' || hi, ',') FROM outbox_published")" = "0:15" ] ||
+	t_fail "outbox_published: $(t_sql "SELECT string_agg(lo || ':' || hi, ',') FROM outbox_published")"
 [ "$(t_sql "SELECT last_seq FROM outbox_seq")" = 15 ] || t_fail "outbox_seq: $(t_sql "SELECT last_seq FROM outbox_seq")"
 t_pass

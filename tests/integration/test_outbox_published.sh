@@ -1,0 +1,87 @@
+#!/bin/bash
+# What went out on the bus, recorded as ranges of seq (sql/009): a daemon
+# records exactly the seqs it published, never those another daemon
+# committed in between; a row that no range covers is published when a
+# daemon starts, and recorded then; touching ranges merge at start.
+#
+# The other daemon is played by SQL: outbox rows committed (and seq taken)
+# while the daemon runs, as a daemon would that died before publishing.
+# The daemon's own messages are handoff.recycled, one per sales.rejected.
+source "$(dirname "$0")/lib.sh"
+
+t_init handoff_t_outbox_published
+t_config
+t_start
+
+# Sends lead.upserted then sales.rejected for leads FROM..TO: one message
+# each, committed before send returns.
+recycle() { # FROM TO
+	local i out
+	for i in $(seq "$1" "$2"); do
+		printf '{"v":1,"id":"up-%d","source":"marketo","type":"lead.upserted","occurred_at":"2026-03-10T14:22:05Z","lead":{"id":"L-%d","email":"x%d@y.example"}}\n' "$i" "$i" "$i"
+	done >"$T/up.jsonl"
+	for i in $(seq "$1" "$2"); do
+		printf '{"v":1,"id":"rej-%d","source":"salesforce","type":"sales.rejected","occurred_at":"2026-03-10T15:22:05Z","lead_ref":{"email":"x%d@y.example"},"reason":"no budget %d"}\n' "$i" "$i" "$i"
+	done >"$T/rej.jsonl"
+	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/up.jsonl") || t_fail "send: $out"
+	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/rej.jsonl") || t_fail "send: $out"
+	[ "$out" = "accepted $(($2 - $1 + 1)), duplicate 0, rejected 0, invalid 0" ] || t_fail "send rejections: $out"
+}
+ranges() {
+	t_sql "SELECT coalesce(string_agg(lo || ':' || hi, ',' ORDER BY lo), '') FROM outbox_published"
+}
+# The seqs of the outbox that no range covers, as a list.
+uncovered() {
+	t_sql "SELECT coalesce(string_agg(seq::text, ',' ORDER BY seq), '') FROM outbox o
+	    WHERE NOT EXISTS (SELECT FROM outbox_published p WHERE o.seq > p.lo AND o.seq <= p.hi)"
+}
+# Waits (at most 10 s) until the uncovered seqs are $1: the daemon records
+# what it published with its next batch or its once-a-second heartbeat.
+await_uncovered() {
+	local deadline=$((SECONDS + 10))
+	until [ "$(uncovered)" = "$1" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || t_fail "uncovered seqs: '$(uncovered)', want '$1'; ranges $(ranges)"
+		sleep 0.2
+	done
+}
+
+# ---- one daemon keeps one range ----
+recycle 1 5
+await_uncovered ""
+[ "$(ranges)" = "0:5" ] || t_fail "after seq 1-5: ranges $(ranges)"
+
+# ---- another daemon commits 6-10 and dies before publishing them ----
+t_sql "BEGIN;
+INSERT INTO outbox (seq, type, body)
+SELECT s, 'handoff.recycled', format('{\"v\":1,\"type\":\"handoff.recycled\",\"seq\":%s}', s)
+FROM generate_series(6, 10) s;
+UPDATE outbox_seq SET last_seq = 10;
+COMMIT" >/dev/null
+recycle 11 15
+# This daemon's record covers 11-15, not the other's 6-10.
+await_uncovered "6,7,8,9,10"
+[ "$(ranges)" = "0:5,10:15" ] || t_fail "after seq 11-15: ranges $(ranges)"
+
+# ---- a record lost in a crash: 3 went out but was not recorded ----
+t_stop
+t_sql "UPDATE outbox_published SET hi = 2 WHERE lo = 0;
+INSERT INTO outbox_published (lo, hi) VALUES (3, 5)" >/dev/null
+# What the daemon logged since line $1 of its log.
+since() { tail -n "+$(($1 + 1))" "$LOG"; }
+n=$(wc -l <"$LOG")
+t_start
+since "$n" | grep -q "publishing 6 message(s) committed but not recorded as published, seq 3 to 10" ||
+	t_fail "no republication of seq 3 and 6-10 at start: $(since "$n" | grep -i publishing)"
+await_uncovered ""
+t_stop
+
+# ---- the next start publishes nothing again and merges the ranges ----
+n=$(wc -l <"$LOG")
+t_start
+! since "$n" | grep -q "publishing" || t_fail "republished at the second start: $(since "$n" | grep publishing)"
+[ "$(ranges)" = "0:15" ] || t_fail "ranges not merged at start: $(ranges)"
+recycle 16 17
+await_uncovered ""
+[ "$(ranges)" = "0:17" ] || t_fail "after seq 16-17: ranges $(ranges)"
+t_stop
+t_pass
