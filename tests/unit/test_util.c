@@ -1,7 +1,9 @@
 /* Tests of the string buffer (daemon/util.c). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "handoff/arena.h"
 #include "handoff/util.h"
 #include "testutil.h"
 
@@ -53,12 +55,69 @@ test_sbuf_reuse(void **state)
 	sbuf_free(&b);
 }
 
+/* Whether p lies inside one of the n blocks of size sz at blk. */
+static bool
+inside(void *const *blk, size_t n, size_t sz, const void *p)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((const char *)p >= (const char *)blk[i] &&
+		    (const char *)p < (const char *)blk[i] + sz)
+			return true;
+	return false;
+}
+
+/*
+ * A reset arena hands out the memory of the last round again (the batch
+ * arena's chunks), not new memory; blocks larger than a chunk are not
+ * kept; what is handed out is usable and counted from zero.
+ */
+static void
+test_arena_reuse(void **state)
+{
+	enum { CHUNK = 4096, N = 8 };
+	arena_t *a = arena_new(CHUNK);
+	void *first[N], *big;
+
+	(void)state;
+	/* Each allocation fills a chunk of its own. */
+	for (size_t i = 0; i < N; i++) {
+		first[i] = arena_alloc(a, CHUNK);
+		memset(first[i], (int)i, CHUNK);
+	}
+	big = arena_alloc(a, 4 * CHUNK);
+	memset(big, 0xff, 4 * CHUNK);
+	assert_true(arena_used(a) >= (N + 4) * CHUNK);
+	assert_int_equal(arena_held(a), (N + 4) * CHUNK);
+	for (int round = 0; round < 3; round++) {
+		arena_reset(a);
+		assert_int_equal(arena_used(a), 0);
+		/* The N chunks stay (one in use), the big block went. */
+		assert_int_equal(arena_held(a), N * CHUNK);
+		for (size_t i = 0; i < N; i++) {
+			char *p = arena_alloc(a, CHUNK);
+
+			if (!inside(first, N, CHUNK, p))
+				fail_msg("round %d: block %zu is new memory",
+				    round, i);
+			memset(p, 'x', CHUNK);
+		}
+		assert_int_equal(arena_held(a), N * CHUNK);
+	}
+	/* More than was kept: a new chunk, still usable. */
+	memset(arena_alloc(a, CHUNK), 'y', CHUNK);
+	assert_int_equal(arena_held(a), (N + 1) * CHUNK);
+	assert_string_equal(arena_strndup(a, "lead", 4), "lead");
+	arena_destroy(&a);
+	assert_null(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sbuf_grows),
 		cmocka_unit_test(test_sbuf_reuse),
+		cmocka_unit_test(test_arena_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
