@@ -10,6 +10,25 @@
 #include "handoff/arena.h"
 #include "handoff/util.h"
 
+/*
+ * Under AddressSanitizer, memory the arena has not handed out since its
+ * last reset is poisoned: a read of batch memory after its batch (kept
+ * chunks are reused, not freed) is reported as it would be after free().
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1 /* clang spells it this way */
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 struct chunk {
 	struct chunk *next;
 	size_t size;
@@ -41,7 +60,15 @@ chunk_new(size_t size)
 	c->next = NULL;
 	c->size = size;
 	c->used = 0;
+	POISON(c->data, size);
 	return c;
+}
+
+static void
+chunk_free(struct chunk *c)
+{
+	UNPOISON(c->data, c->size);
+	free(c);
 }
 
 arena_t *
@@ -65,11 +92,11 @@ arena_destroy(arena_t **ap)
 	a = *ap;
 	for (c = a->head; c != NULL; c = n) {
 		n = c->next;
-		free(c);
+		chunk_free(c);
 	}
 	for (c = a->spare; c != NULL; c = n) {
 		n = c->next;
-		free(c);
+		chunk_free(c);
 	}
 	free(a);
 	*ap = NULL;
@@ -98,6 +125,7 @@ arena_alloc(arena_t *a, size_t n)
 		a->head = c;
 	}
 	p = c->data + c->used;
+	UNPOISON(p, n);
 	c->used += need;
 	a->used += need;
 	return p;
@@ -125,14 +153,16 @@ arena_reset(arena_t *a)
 	while (c->next != NULL) {
 		n = c->next;
 		if (c->size == a->chunk && a->nspare < ARENA_SPARE_MAX) {
+			POISON(c->data, c->used);
 			c->next = a->spare;
 			a->spare = c;
 			a->nspare++;
 		} else {
-			free(c);
+			chunk_free(c);
 		}
 		c = n;
 	}
+	POISON(c->data, c->used);
 	c->used = 0;
 	a->head = c;
 	a->used = 0;

@@ -314,14 +314,19 @@ publish_ready(loop_t *L)
 {
 	outbox_t *o = L->outbox;
 	bool any = o->nready > 0;
+	size_t i;
 
-	for (size_t i = 0; i < o->nready; i++) {
+	for (i = 0; i < o->nready; i++) {
 		if (bus_publish(L->bus, o->ready[i].type, o->ready[i].body,
 		    o->ready[i].len) == -1)
 			break;
 		outbox_published(o, o->ready[i].seq);
 		metrics_count_published(&L->fig, o->ready[i].type);
 	}
+	/* What went out before a start, once its stragglers have too. */
+	if (i == o->nready && o->resume > o->last_published)
+		o->last_published = o->resume;
+	o->resume = 0;
 	outbox_clear_ready(o);
 	if (any)
 		metrics_sync(L, batch_size(L->batch));
@@ -1201,7 +1206,7 @@ run(loop_t *L)
 			heartbeat(L);
 			status_tick(L, now);
 			if (connected && store_mark_published(L->store,
-			    L->outbox) == -1)
+			    L->outbox, false) == -1)
 				db_lost(L, "outbox");
 			if (store_connected(L->store))
 				refresh_open_cycles(L);
@@ -1263,7 +1268,7 @@ run(loop_t *L)
 	if (rc == 0) {
 		publish_ready(L);
 		if (store_connected(L->store) &&
-		    store_mark_published(L->store, L->outbox) == -1)
+		    store_mark_published(L->store, L->outbox, true) == -1)
 			log_warnx("could not record the last publication: %s",
 			    store_error(L->store));
 		log_info("stopped: %llu accepted, %llu duplicate, %llu "

@@ -10,6 +10,7 @@
  * inside one batch never reach the database (batch.c).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,7 +342,8 @@ event_row(sbuf_t *b, const batch_item_t *it, int ord)
  * integer, 0x68616e646f666662: pg_locks shows locktype advisory, classid
  * 1751215716, objid 1868981858, objsubid 1 (migrations use "handoffm").
  */
-#define BEGIN_BATCH "BEGIN; SELECT pg_advisory_xact_lock(7521414230330205794)"
+#define BATCH_LOCK_KEY "7521414230330205794"
+#define BEGIN_BATCH "BEGIN; SELECT pg_advisory_xact_lock(" BATCH_LOCK_KEY ")"
 
 /*
  * Begins the batch's transaction and stores its events; sets fresh[i] for
@@ -520,6 +522,20 @@ store_outbox(store_t *s, outbox_t *o, ts_t now, char ***enc, size_t **lens,
 }
 
 /*
+ * Rewrites outbox_published with the ranges that touch or overlap merged,
+ * when it has more than one row. Run under the batches' lock.
+ */
+#define MERGE_PUBLISHED "WITH n AS (SELECT count(*) AS rows FROM " \
+	"outbox_published), s AS (SELECT lo, hi, lo > coalesce(max(hi) OVER " \
+	"(ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), " \
+	"-1) AS starts FROM outbox_published), g AS (SELECT lo, hi, " \
+	"count(*) FILTER (WHERE starts) OVER (ORDER BY lo, hi) AS grp " \
+	"FROM s), d AS (DELETE FROM outbox_published WHERE " \
+	"(SELECT rows FROM n) > 1) INSERT INTO outbox_published (lo, hi) " \
+	"SELECT min(lo), max(hi) FROM g WHERE (SELECT rows FROM n) > 1 " \
+	"GROUP BY grp"
+
+/*
  * Records what this process published (outbox_published, sql/009): each
  * range extends the row that ends where it starts, or becomes a row of its
  * own. Only the seqs published here are recorded, never those another
@@ -530,6 +546,7 @@ mark_published(store_t *s, outbox_t *o)
 {
 	const char *p[2];
 	PGresult *r;
+	long long rows;
 
 	if (o->npub == 0)
 		return 0;
@@ -547,19 +564,27 @@ mark_published(store_t *s, outbox_t *o)
 	sbuf_addc(&s->markbuf[1], '}');
 	p[0] = s->markbuf[0].s;
 	p[1] = s->markbuf[1].s;
+	/* It returns how many rows the table has now. */
 	r = PQexecParams(s->conn, "WITH r(lo, hi) AS (SELECT * FROM "
 	    "unnest($1::bigint[], $2::bigint[])), u AS (UPDATE "
 	    "outbox_published p SET hi = r.hi FROM r WHERE p.hi = r.lo "
-	    "RETURNING r.lo) INSERT INTO outbox_published (lo, hi) "
-	    "SELECT lo, hi FROM r WHERE lo NOT IN (SELECT lo FROM u)", 2, NULL,
-	    p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+	    "RETURNING r.lo), i AS (INSERT INTO outbox_published (lo, hi) "
+	    "SELECT lo, hi FROM r WHERE lo NOT IN (SELECT lo FROM u) "
+	    "RETURNING 1) SELECT (SELECT count(*) FROM outbox_published) + "
+	    "(SELECT count(*) FROM i)", 2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		set_error(s, "record the published messages", s->conn, r);
 		PQclear(r);
 		return -1;
 	}
+	rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	return 0;
+	/*
+	 * Daemons taking turns record out of order (a range whose left
+	 * neighbour is not recorded yet becomes a row of its own): merge what
+	 * touches now, so that the table stays a few rows long.
+	 */
+	return rows > 1 ? exec_ok(s, MERGE_PUBLISHED) : 0;
 }
 
 static void
@@ -651,20 +676,13 @@ fail:
 }
 
 /*
- * Merges the ranges of outbox_published that touch, so that a database
- * several daemons took turns on keeps a few rows. Under the batches' lock:
- * no batch records a range meanwhile.
+ * Merges the ranges of outbox_published that touch (left so by a daemon
+ * that died, or by an older one), under the batches' lock.
  */
 static int
 merge_published(store_t *s)
 {
-	if (exec_ok(s, BEGIN_BATCH "; WITH s AS (SELECT lo, hi, lo > "
-	    "coalesce(max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED "
-	    "PRECEDING AND 1 PRECEDING), -1) AS starts FROM outbox_published), "
-	    "g AS (SELECT lo, hi, count(*) FILTER (WHERE starts) OVER "
-	    "(ORDER BY lo, hi) AS grp FROM s), d AS (DELETE FROM "
-	    "outbox_published) INSERT INTO outbox_published (lo, hi) "
-	    "SELECT min(lo), max(hi) FROM g GROUP BY grp; COMMIT") == -1) {
+	if (exec_ok(s, BEGIN_BATCH "; " MERGE_PUBLISHED "; COMMIT") == -1) {
 		rollback(s);
 		return -1;
 	}
@@ -707,21 +725,64 @@ store_load_outbox(store_t *s, outbox_t *o)
 		outbox_ready(o, strtoll(PQgetvalue(r, i, 0), NULL, 10),
 		    xstrdup(PQgetvalue(r, i, 1)), xstrdup(PQgetvalue(r, i, 2)),
 		    (size_t)PQgetlength(r, i, 2));
-	/* At start, what is not in the list was published before. */
-	if (o->last_published == 0)
-		o->last_published = PQntuples(r) > 0 ?
-		    strtoll(PQgetvalue(r, 0, 0), NULL, 10) - 1 : last;
+	/*
+	 * At start, what is not in the list went out before: once the list
+	 * has, everything recorded has (o->resume).
+	 */
+	if (o->last_published == 0 && PQntuples(r) == 0) {
+		o->last_published = last;
+	} else if (o->last_published == 0) {
+		o->last_published = strtoll(PQgetvalue(r, 0, 0), NULL, 10) - 1;
+		PQclear(r);
+		r = PQexec(s->conn, "SELECT coalesce(max(hi), 0) FROM "
+		    "outbox_published");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			set_error(s, "load outbox", s->conn, r);
+			PQclear(r);
+			return -1;
+		}
+		o->resume = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		if (o->resume > last)
+			o->resume = last;
+	}
 	PQclear(r);
 	return 0;
 }
 
 int
-store_mark_published(store_t *s, outbox_t *o)
+store_mark_published(store_t *s, outbox_t *o, bool wait)
 {
+	PGresult *r;
+	bool locked;
+
 	if (!store_connected(s) || o->npub == 0)
 		return 0;
-	if (mark_published(s, o) == -1)
+	/*
+	 * Under the batches' lock, like every other record, so that it sees
+	 * the last committed range and extends it (and a merge at another
+	 * daemon's connect never races it). Unless told to wait, leave them
+	 * to the next batch or heartbeat when another daemon holds the lock
+	 * for a batch.
+	 */
+	r = PQexec(s->conn, wait ? "BEGIN; SELECT true FROM "
+	    "pg_advisory_xact_lock(" BATCH_LOCK_KEY ")" :
+	    "BEGIN; SELECT pg_try_advisory_xact_lock(" BATCH_LOCK_KEY ")");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_error(s, "record the published messages", s->conn, r);
+		PQclear(r);
+		rollback(s);
 		return -1;
+	}
+	locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!locked) {
+		rollback(s);
+		return 0;
+	}
+	if (mark_published(s, o) == -1 || exec_ok(s, "COMMIT") == -1) {
+		rollback(s);
+		return -1;
+	}
 	o->npub = 0;
 	return 0;
 }

@@ -16,7 +16,13 @@
 -- out (or went out and was not recorded before a crash): a daemon
 -- publishes those when it starts, as it published the rows whose
 -- published_at was NULL.
+--
+-- Every record and merge runs under the batches' advisory lock, so each
+-- sees the ranges the last one committed. id is only the row's identity
+-- (logical replication wants one): two daemons that both publish a row
+-- nobody recorded may record the same range twice, which is harmless.
 CREATE TABLE outbox_published (
+	id	bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	lo	bigint NOT NULL CHECK (lo >= 0),
 	hi	bigint NOT NULL,
 	CHECK (hi >= lo)

@@ -40,6 +40,12 @@ typedef struct {
 	 */
 	outbox_range_t *pub;
 	size_t npub, pubcap;
+	/*
+	 * After a start that found messages to publish: the last seq
+	 * recorded as published, which last_published becomes once they
+	 * have all gone out (0: none).
+	 */
+	int64_t resume;
 } outbox_t;
 
 outbox_t *outbox_new(void);

@@ -61,13 +61,18 @@ void store_set_endpoints(store_t *s, const char *const *endpoints);
 int store_commit(store_t *s, batch_t *b, outbox_t *o, ts_t now) MUSTCHECK;
 
 /*
- * Loads committed, unpublished messages with seq > o->last_published into
- * o's ready list, and o->last_seq.
+ * Merges the touching ranges of outbox_published, then loads the committed
+ * messages that no range covers (not recorded as published), with seq >
+ * o->last_published, into o's ready list; sets o->last_seq.
  */
 int store_load_outbox(store_t *s, outbox_t *o) MUSTCHECK;
 
-/* Records o->last_published when no batch will do it soon. */
-int store_mark_published(store_t *s, outbox_t *o) MUSTCHECK;
+/*
+ * Records the seqs o->pub lists as published, when no batch will do it
+ * soon. When another daemon's batch holds the lock it waits for it if
+ * wait, else it leaves them for later and returns 0.
+ */
+int store_mark_published(store_t *s, outbox_t *o, bool wait) MUSTCHECK;
 
 /*
  * Outbound messages with seq > since, oldest first, at most limit: calls

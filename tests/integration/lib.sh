@@ -163,6 +163,27 @@ t_sql() {
 	psql "$CONNINFO" -v ON_ERROR_STOP=1 -qAt -c "$1"
 }
 
+# The ranges of outbox_published, "lo:hi,..." in order.
+t_ranges() {
+	t_sql "SELECT coalesce(string_agg(lo || ':' || hi, ',' ORDER BY lo), '') FROM outbox_published"
+}
+
+# The seqs of the outbox that no range of outbox_published covers (not
+# recorded as published), "seq,..." in order.
+t_uncovered() {
+	t_sql "SELECT coalesce(string_agg(seq::text, ',' ORDER BY seq), '') FROM outbox o
+	    WHERE NOT EXISTS (SELECT FROM outbox_published p WHERE o.seq > p.lo AND o.seq <= p.hi)"
+}
+
+# After a clean stop of every daemon: everything published was recorded,
+# in one range from 0 to the last seq.
+t_check_recorded() {
+	local last
+	last=$(t_sql "SELECT last_seq FROM outbox_seq")
+	[ -z "$(t_uncovered)" ] || t_fail "not recorded as published: seq $(t_uncovered)"
+	[ "$(t_ranges)" = "0:$last" ] || t_fail "outbox_published is $(t_ranges), not 0:$last"
+}
+
 t_pass() {
 	echo "PASS: $(basename "$0")"
 }

@@ -178,6 +178,8 @@ dacc=$(t_json 'd["events"]["accepted"]' <<<"$st")
 [ "$(t_json 'd["events"]["rejected"]' <<<"$st")" = 0 ] || t_fail "status counts rejections"
 
 t_stop
+# What went out before and after the outage is recorded, nothing twice.
+t_check_recorded
 # One line for the outage and one for the recovery, whatever the number of
 # events, batches and connection attempts in between. The failed commit may
 # be reported once on its own; more than that is logging per batch or per

@@ -76,6 +76,8 @@ wait "$SB" || t_fail "send to the second daemon: $(cat "$T/b.out")"
 
 t_stop_second
 t_stop
+# Each recorded what it published, and the records merged into one range.
+t_check_recorded
 grep -q "^accepted $(( (N + 1) / 2 )), duplicate 0, rejected 0" "$T/a.out" ||
 	t_fail "first sender: $(cat "$T/a.out")"
 grep -q "^accepted $((N / 2)), duplicate 0, rejected 0" "$T/b.out" ||

@@ -200,6 +200,7 @@ static const struct column expected_columns[] = {
 	{ "outbox", "type", "text", "NO" },
 	{ "outbox", "body", "text", "NO" },
 	{ "outbox", "created_at", TSTZ, "NO" },
+	{ "outbox_published", "id", "bigint", "NO" },
 	{ "outbox_published", "lo", "bigint", "NO" },
 	{ "outbox_published", "hi", "bigint", "NO" },
 	{ "outbox_seq", "one", "boolean", "NO" },
@@ -373,6 +374,12 @@ upgrade_outbox(const char *db, const char *published, const char *want)
 	PQclear(tu_pg_exec(c, migrate_files[k].sql));
 	assert_scalar(c, "SELECT string_agg(lo || ':' || hi, ',' ORDER BY lo) "
 	    "FROM outbox_published", want);
+	/* The column and its index are gone. */
+	assert_scalar(c, "SELECT count(*) FROM information_schema.columns "
+	    "WHERE table_schema = current_schema() AND table_name = 'outbox' "
+	    "AND column_name = 'published_at'", "0");
+	assert_scalar(c, "SELECT count(*) FROM pg_indexes WHERE indexname = "
+	    "'outbox_unpublished_idx'", "0");
 	PQfinish(c);
 }
 

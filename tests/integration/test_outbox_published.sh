@@ -2,7 +2,9 @@
 # What went out on the bus, recorded as ranges of seq (sql/009): a daemon
 # records exactly the seqs it published, never those another daemon
 # committed in between; a row that no range covers is published when a
-# daemon starts, and recorded then; touching ranges merge at start.
+# daemon starts, and recorded then, after which the daemon reports the
+# last recorded seq as published; ranges that touch merge when recorded
+# and at start.
 #
 # The other daemon is played by SQL: outbox rows committed (and seq taken)
 # while the daemon runs, as a daemon would that died before publishing.
@@ -27,20 +29,12 @@ recycle() { # FROM TO
 	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/rej.jsonl") || t_fail "send: $out"
 	[ "$out" = "accepted $(($2 - $1 + 1)), duplicate 0, rejected 0, invalid 0" ] || t_fail "send rejections: $out"
 }
-ranges() {
-	t_sql "SELECT coalesce(string_agg(lo || ':' || hi, ',' ORDER BY lo), '') FROM outbox_published"
-}
-# The seqs of the outbox that no range covers, as a list.
-uncovered() {
-	t_sql "SELECT coalesce(string_agg(seq::text, ',' ORDER BY seq), '') FROM outbox o
-	    WHERE NOT EXISTS (SELECT FROM outbox_published p WHERE o.seq > p.lo AND o.seq <= p.hi)"
-}
 # Waits (at most 10 s) until the uncovered seqs are $1: the daemon records
 # what it published with its next batch or its once-a-second heartbeat.
 await_uncovered() {
 	local deadline=$((SECONDS + 10))
-	until [ "$(uncovered)" = "$1" ]; do
-		[ "$SECONDS" -lt "$deadline" ] || t_fail "uncovered seqs: '$(uncovered)', want '$1'; ranges $(ranges)"
+	until [ "$(t_uncovered)" = "$1" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || t_fail "uncovered seqs: '$(t_uncovered)', want '$1'; ranges $(t_ranges)"
 		sleep 0.2
 	done
 }
@@ -48,7 +42,7 @@ await_uncovered() {
 # ---- one daemon keeps one range ----
 recycle 1 5
 await_uncovered ""
-[ "$(ranges)" = "0:5" ] || t_fail "after seq 1-5: ranges $(ranges)"
+[ "$(t_ranges)" = "0:5" ] || t_fail "after seq 1-5: ranges $(t_ranges)"
 
 # ---- another daemon commits 6-10 and dies before publishing them ----
 t_sql "BEGIN;
@@ -60,7 +54,7 @@ COMMIT" >/dev/null
 recycle 11 15
 # This daemon's record covers 11-15, not the other's 6-10.
 await_uncovered "6,7,8,9,10"
-[ "$(ranges)" = "0:5,10:15" ] || t_fail "after seq 11-15: ranges $(ranges)"
+[ "$(t_ranges)" = "0:5,10:15" ] || t_fail "after seq 11-15: ranges $(t_ranges)"
 
 # ---- a record lost in a crash: 3 went out but was not recorded ----
 t_stop
@@ -73,15 +67,28 @@ t_start
 since "$n" | grep -q "publishing 6 message(s) committed but not recorded as published, seq 3 to 10" ||
 	t_fail "no republication of seq 3 and 6-10 at start: $(since "$n" | grep -i publishing)"
 await_uncovered ""
+[ "$(t_ranges)" = "0:15" ] || t_fail "touching ranges not merged when recorded: $(t_ranges)"
+# What it publishes and reports as published (status, bus.heartbeat) is
+# the last recorded seq, not the last of the stragglers.
+lp=$(t_ctl status | t_json 'd["last_published"]')
+[ "$lp" = 15 ] || t_fail "last_published after the start is $lp, not 15"
 t_stop
 
 # ---- the next start publishes nothing again and merges the ranges ----
 n=$(wc -l <"$LOG")
 t_start
 ! since "$n" | grep -q "publishing" || t_fail "republished at the second start: $(since "$n" | grep publishing)"
-[ "$(ranges)" = "0:15" ] || t_fail "ranges not merged at start: $(ranges)"
+[ "$(t_ranges)" = "0:15" ] || t_fail "ranges at the second start: $(t_ranges)"
 recycle 16 17
 await_uncovered ""
-[ "$(ranges)" = "0:17" ] || t_fail "after seq 16-17: ranges $(ranges)"
+[ "$(t_ranges)" = "0:17" ] || t_fail "after seq 16-17: ranges $(t_ranges)"
 t_stop
+
+# ---- ranges that touch, left by an older daemon, merge at start ----
+t_sql "DELETE FROM outbox_published;
+INSERT INTO outbox_published (lo, hi) VALUES (0, 4), (4, 9), (9, 17)" >/dev/null
+t_start
+[ "$(t_ranges)" = "0:17" ] || t_fail "touching ranges not merged at start: $(t_ranges)"
+t_stop
+t_check_recorded
 t_pass

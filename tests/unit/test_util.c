@@ -1,11 +1,21 @@
-/* Tests of the string buffer (daemon/util.c). */
+/* Tests of the string buffer (daemon/util.c) and the arena (daemon/arena.c). */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handoff/arena.h"
 #include "handoff/util.h"
 #include "testutil.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 static void
 test_sbuf_grows(void **state)
@@ -59,9 +69,10 @@ test_sbuf_reuse(void **state)
 static bool
 inside(void *const *blk, size_t n, size_t sz, const void *p)
 {
+	uintptr_t q = (uintptr_t)p;
+
 	for (size_t i = 0; i < n; i++)
-		if ((const char *)p >= (const char *)blk[i] &&
-		    (const char *)p < (const char *)blk[i] + sz)
+		if (q >= (uintptr_t)blk[i] && q < (uintptr_t)blk[i] + sz)
 			return true;
 	return false;
 }
@@ -93,6 +104,11 @@ test_arena_reuse(void **state)
 		assert_int_equal(arena_used(a), 0);
 		/* The N chunks stay (one in use), the big block went. */
 		assert_int_equal(arena_held(a), N * CHUNK);
+#if defined(__SANITIZE_ADDRESS__)
+		/* What the last round had is off limits until handed out. */
+		assert_true(__asan_address_is_poisoned(first[0]));
+		assert_true(__asan_address_is_poisoned(first[N - 1]));
+#endif
 		for (size_t i = 0; i < N; i++) {
 			char *p = arena_alloc(a, CHUNK);
 
@@ -106,7 +122,21 @@ test_arena_reuse(void **state)
 	/* More than was kept: a new chunk, still usable. */
 	memset(arena_alloc(a, CHUNK), 'y', CHUNK);
 	assert_int_equal(arena_held(a), (N + 1) * CHUNK);
+	/* The 'y' chunk is full: one more. */
 	assert_string_equal(arena_strndup(a, "lead", 4), "lead");
+	assert_int_equal(arena_held(a), (N + 2) * CHUNK);
+	/* A block bigger than a chunk does not take a kept chunk. */
+	arena_reset(a);
+	memset(arena_alloc(a, 2 * CHUNK), 'z', 2 * CHUNK);
+	assert_int_equal(arena_held(a), (N + 2 + 2) * CHUNK);
+	arena_reset(a);
+	assert_int_equal(arena_held(a), (N + 2) * CHUNK);
+	/* At most ARENA_SPARE_MAX (16) chunks are kept besides the first. */
+	for (size_t i = 0; i < 40; i++)
+		memset(arena_alloc(a, CHUNK), 'w', CHUNK);
+	assert_int_equal(arena_held(a), 40 * CHUNK);
+	arena_reset(a);
+	assert_int_equal(arena_held(a), 17 * CHUNK);
 	arena_destroy(&a);
 	assert_null(a);
 }
