@@ -15,12 +15,7 @@
  * last reset is poisoned: a read of batch memory after its batch (kept
  * chunks are reused, not freed) is reported as it would be after free().
  */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
-#define __SANITIZE_ADDRESS__ 1 /* clang spells it this way */
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HANDOFF_ASAN)
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))

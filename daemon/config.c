@@ -2033,12 +2033,7 @@ scan_integers(ctx_t *c, const char *file, const char *s)
 	}
 }
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
-#define __SANITIZE_ADDRESS__ 1 /* clang spells it this way */
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HANDOFF_ASAN)
 /*
  * libconfig 1.5 leaks the string token at which a syntax error is found (its
  * parser frees no discarded token). LeakSanitizer would report that on every

@@ -13,6 +13,15 @@
 #define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Defined when AddressSanitizer instruments this build (gcc or clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HANDOFF_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HANDOFF_ASAN 1
+#endif
+#endif
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -163,6 +163,23 @@ t_sql() {
 	psql "$CONNINFO" -v ON_ERROR_STOP=1 -qAt -c "$1"
 }
 
+# Sends lead.upserted events through $ROUTER, then a sales.rejected for
+# each, for leads FROM..TO (L-N, xN@y.example, reason "no budget N", owner
+# rep.N): each rejection of a known lead publishes one handoff.recycled,
+# committed before the send returns (SPEC §2.2).
+t_recycle() { # FROM TO
+	local i out
+	for i in $(seq "$1" "$2"); do
+		printf '{"v":1,"id":"up-%d","source":"marketo","type":"lead.upserted","occurred_at":"2026-03-10T14:22:05Z","lead":{"id":"L-%d","email":"x%d@y.example"}}\n' "$i" "$i" "$i"
+	done >"$T/up.jsonl"
+	for i in $(seq "$1" "$2"); do
+		printf '{"v":1,"id":"rej-%d","source":"salesforce","type":"sales.rejected","occurred_at":"2026-03-10T15:22:05Z","lead_ref":{"email":"x%d@y.example"},"reason":"no budget %d","owner":"rep.%d"}\n' "$i" "$i" "$i" "$i"
+	done >"$T/rej.jsonl"
+	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/up.jsonl") || t_fail "send: $out"
+	[ "$out" = "accepted $(($2 - $1 + 1)), duplicate 0, rejected 0, invalid 0" ] || t_fail "send upserts: $out"
+	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/rej.jsonl") || t_fail "send: $out"
+	[ "$out" = "accepted $(($2 - $1 + 1)), duplicate 0, rejected 0, invalid 0" ] || t_fail "send rejections: $out"
+}
 # The ranges of outbox_published, "lo:hi,..." in order.
 t_ranges() {
 	t_sql "SELECT coalesce(string_agg(lo || ':' || hi, ',' ORDER BY lo), '') FROM outbox_published"

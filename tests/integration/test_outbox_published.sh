@@ -15,20 +15,6 @@ t_init handoff_t_outbox_published
 t_config
 t_start
 
-# Sends lead.upserted then sales.rejected for leads FROM..TO: one message
-# each, committed before send returns.
-recycle() { # FROM TO
-	local i out
-	for i in $(seq "$1" "$2"); do
-		printf '{"v":1,"id":"up-%d","source":"marketo","type":"lead.upserted","occurred_at":"2026-03-10T14:22:05Z","lead":{"id":"L-%d","email":"x%d@y.example"}}\n' "$i" "$i" "$i"
-	done >"$T/up.jsonl"
-	for i in $(seq "$1" "$2"); do
-		printf '{"v":1,"id":"rej-%d","source":"salesforce","type":"sales.rejected","occurred_at":"2026-03-10T15:22:05Z","lead_ref":{"email":"x%d@y.example"},"reason":"no budget %d"}\n' "$i" "$i" "$i"
-	done >"$T/rej.jsonl"
-	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/up.jsonl") || t_fail "send: $out"
-	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/rej.jsonl") || t_fail "send: $out"
-	[ "$out" = "accepted $(($2 - $1 + 1)), duplicate 0, rejected 0, invalid 0" ] || t_fail "send rejections: $out"
-}
 # Waits (at most 10 s) until the uncovered seqs are $1: the daemon records
 # what it published with its next batch or its once-a-second heartbeat.
 await_uncovered() {
@@ -40,7 +26,7 @@ await_uncovered() {
 }
 
 # ---- one daemon keeps one range ----
-recycle 1 5
+t_recycle 1 5
 await_uncovered ""
 [ "$(t_ranges)" = "0:5" ] || t_fail "after seq 1-5: ranges $(t_ranges)"
 
@@ -51,7 +37,7 @@ SELECT s, 'handoff.recycled', format('{\"v\":1,\"type\":\"handoff.recycled\",\"s
 FROM generate_series(6, 10) s;
 UPDATE outbox_seq SET last_seq = 10;
 COMMIT" >/dev/null
-recycle 11 15
+t_recycle 11 15
 # This daemon's record covers 11-15, not the other's 6-10.
 await_uncovered "6,7,8,9,10"
 [ "$(t_ranges)" = "0:5,10:15" ] || t_fail "after seq 11-15: ranges $(t_ranges)"
@@ -79,7 +65,7 @@ n=$(wc -l <"$LOG")
 t_start
 ! since "$n" | grep -q "publishing" || t_fail "republished at the second start: $(since "$n" | grep publishing)"
 [ "$(t_ranges)" = "0:15" ] || t_fail "ranges at the second start: $(t_ranges)"
-recycle 16 17
+t_recycle 16 17
 await_uncovered ""
 [ "$(t_ranges)" = "0:17" ] || t_fail "after seq 16-17: ranges $(t_ranges)"
 t_stop

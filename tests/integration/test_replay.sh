@@ -13,20 +13,6 @@ t_init handoff_t_replay
 t_config
 t_start
 
-# Sends the lead.upserted events, then the rejections, for leads FROM..TO.
-recycle() { # FROM TO
-	local i out
-	for i in $(seq "$1" "$2"); do
-		printf '{"v":1,"id":"up-%d","source":"marketo","type":"lead.upserted","occurred_at":"2026-03-10T14:22:05Z","lead":{"id":"L-%d","email":"x%d@y.example"}}\n' "$i" "$i" "$i"
-	done >"$T/up.jsonl"
-	for i in $(seq "$1" "$2"); do
-		printf '{"v":1,"id":"rej-%d","source":"salesforce","type":"sales.rejected","occurred_at":"2026-03-10T15:22:05Z","lead_ref":{"email":"x%d@y.example"},"reason":"no budget %d","owner":"rep.%d"}\n' "$i" "$i" "$i" "$i"
-	done >"$T/rej.jsonl"
-	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/up.jsonl") || t_fail "send: $out"
-	[ "$out" = "accepted $(($2 - $1 + 1)), duplicate 0, rejected 0, invalid 0" ] || t_fail "send upserts: $out"
-	out=$("$HANDOFFCTL" -t 10 send --max-tries 5 --to "$ROUTER" "$T/rej.jsonl") || t_fail "send: $out"
-	[ "$out" = "accepted $(($2 - $1 + 1)), duplicate 0, rejected 0, invalid 0" ] || t_fail "send rejections: $out"
-}
 last_seq_is() {
 	[ "$(t_ctl -t 30 status | t_json 'd["last_seq"]')" = "$1" ]
 }
@@ -70,12 +56,12 @@ PY
 }
 
 # ---- 5 messages, a clean restart, 5 more ----
-recycle 1 5
+t_recycle 1 5
 t_wait 30 "last_seq 5" last_seq_is 5
 t_stop
 t_start
 last_seq_is 5 || t_fail "last_seq after the restart: $(t_ctl -t 30 status)"
-recycle 6 10
+t_recycle 6 10
 t_wait 30 "last_seq 10" last_seq_is 10
 t_ctl -t 30 replay --since 0 >"$T/before-kill.txt" || t_fail "replay failed"
 check_msgs "$T/before-kill.txt" 1 10
@@ -91,7 +77,7 @@ tail_subscribed() {
 	grep -q '"bus.heartbeat"' "$T/tail.txt"
 }
 t_wait 30 "tail to receive a heartbeat" tail_subscribed
-recycle 11 15
+t_recycle 11 15
 tail_has_5() {
 	[ "$(grep -c '"handoff.recycled"' "$T/tail.txt" || true)" -ge 5 ]
 }

@@ -8,12 +8,7 @@
 #include "handoff/util.h"
 #include "testutil.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
-#define __SANITIZE_ADDRESS__ 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HANDOFF_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -104,7 +99,7 @@ test_arena_reuse(void **state)
 		assert_int_equal(arena_used(a), 0);
 		/* The N chunks stay (one in use), the big block went. */
 		assert_int_equal(arena_held(a), N * CHUNK);
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HANDOFF_ASAN)
 		/* What the last round had is off limits until handed out. */
 		assert_true(__asan_address_is_poisoned(first[0]));
 		assert_true(__asan_address_is_poisoned(first[N - 1]));
