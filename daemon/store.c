@@ -703,17 +703,30 @@ store_load_outbox(store_t *s, outbox_t *o)
 		const char *params[1] = { since };
 
 		/*
-		 * The rows no range covers, above the first range (everything
-		 * up to its end went out). After a reconnect, what this
-		 * process published stays out: the next batch records it.
+		 * The rows no range covers: those of the gaps between the
+		 * ranges (a, b], each read by key (OFFSET 0 keeps the planner
+		 * from flattening that into one scan of the whole outbox), so
+		 * that an old gap left by a dead daemon costs its own rows,
+		 * not all since. After a
+		 * reconnect, what this process published stays out: the next
+		 * batch records it.
 		 */
 		snprintf(since, sizeof(since), "%lld",
 		    (long long)o->last_published);
-		r = PQexecParams(s->conn, "SELECT o.seq, o.type, o.body FROM "
-		    "outbox o WHERE o.seq > greatest($1::bigint, (SELECT "
-		    "coalesce(max(hi), 0) FROM outbox_published WHERE lo = 0)) "
-		    "AND NOT EXISTS (SELECT FROM outbox_published p WHERE "
-		    "o.seq > p.lo AND o.seq <= p.hi) ORDER BY o.seq", 1,
+		r = PQexecParams(s->conn, "WITH r AS (SELECT max(hi) OVER "
+		    "(ORDER BY lo, hi) AS top, lead(lo) OVER (ORDER BY lo, hi) "
+		    "AS nxt FROM outbox_published), g(a, b) AS ("
+		    "SELECT top, coalesce(nxt, 9223372036854775807) FROM r "
+		    "WHERE nxt IS NULL OR nxt > top "
+		    "UNION ALL SELECT 0, min(lo) FROM outbox_published "
+		    "HAVING min(lo) > 0 "
+		    "UNION ALL SELECT 0, 9223372036854775807 WHERE NOT EXISTS "
+		    "(SELECT FROM outbox_published)) "
+		    "SELECT o.seq, o.type, o.body FROM g CROSS JOIN LATERAL "
+		    "(SELECT * FROM outbox WHERE seq > g.a AND seq <= g.b "
+		    "AND seq > $1::bigint OFFSET 0) o WHERE NOT EXISTS (SELECT FROM "
+		    "outbox_published p WHERE o.seq > p.lo AND o.seq <= p.hi) "
+		    "ORDER BY o.seq", 1,
 		    NULL, params, NULL, NULL, 0);
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {

@@ -76,5 +76,23 @@ INSERT INTO outbox_published (lo, hi) VALUES (0, 4), (4, 9), (9, 17)" >/dev/null
 t_start
 [ "$(t_ranges)" = "0:17" ] || t_fail "touching ranges not merged at start: $(t_ranges)"
 t_stop
+
+# ---- a gap below the first range; then no record at all ----
+# Starts the daemon and checks that it publishes what $1 says, then that
+# it records it.
+start_publishing() { # "N message(s) ..., seq A to B"
+	local n
+	n=$(wc -l <"$LOG")
+	t_start
+	since "$n" | grep -q "publishing $1" ||
+		t_fail "at start, want \"publishing $1\": $(since "$n" | grep -i publishing)"
+	await_uncovered ""
+	t_stop
+}
+t_sql "DELETE FROM outbox_published;
+INSERT INTO outbox_published (lo, hi) VALUES (4, 17)" >/dev/null
+start_publishing "4 message(s) committed but not recorded as published, seq 1 to 4"
+t_sql "DELETE FROM outbox_published" >/dev/null
+start_publishing "17 message(s) committed but not recorded as published, seq 1 to 17"
 t_check_recorded
 t_pass
