@@ -1,7 +1,8 @@
 /*
  * Bump allocator in linked chunks. Allocations larger than the chunk size
- * get a chunk of their own. Reset keeps the first chunk so a steady stream
- * of batches of similar size allocates nothing after warming up.
+ * get a chunk of their own. Reset keeps the first chunk and up to
+ * ARENA_SPARE_MAX more of the standard size, so a steady stream of
+ * batches of similar size allocates nothing after warming up.
  */
 #include <stdalign.h>
 #include <stdlib.h>

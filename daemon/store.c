@@ -546,7 +546,7 @@ mark_published(store_t *s, outbox_t *o)
 {
 	const char *p[2];
 	PGresult *r;
-	long long rows;
+	long long touching;
 
 	if (o->npub == 0)
 		return 0;
@@ -564,27 +564,30 @@ mark_published(store_t *s, outbox_t *o)
 	sbuf_addc(&s->markbuf[1], '}');
 	p[0] = s->markbuf[0].s;
 	p[1] = s->markbuf[1].s;
-	/* It returns how many rows the table has now. */
+	/*
+	 * It returns how many of the ranges end where a row starts: those
+	 * touch their right neighbour now (their left one they extended).
+	 */
 	r = PQexecParams(s->conn, "WITH r(lo, hi) AS (SELECT * FROM "
 	    "unnest($1::bigint[], $2::bigint[])), u AS (UPDATE "
 	    "outbox_published p SET hi = r.hi FROM r WHERE p.hi = r.lo "
 	    "RETURNING r.lo), i AS (INSERT INTO outbox_published (lo, hi) "
-	    "SELECT lo, hi FROM r WHERE lo NOT IN (SELECT lo FROM u) "
-	    "RETURNING 1) SELECT (SELECT count(*) FROM outbox_published) + "
-	    "(SELECT count(*) FROM i)", 2, NULL, p, NULL, NULL, 0);
+	    "SELECT lo, hi FROM r WHERE lo NOT IN (SELECT lo FROM u)) "
+	    "SELECT count(*) FROM r JOIN outbox_published p ON p.lo = r.hi",
+	    2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		set_error(s, "record the published messages", s->conn, r);
 		PQclear(r);
 		return -1;
 	}
-	rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	touching = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	/*
 	 * Daemons taking turns record out of order (a range whose left
 	 * neighbour is not recorded yet becomes a row of its own): merge what
 	 * touches now, so that the table stays a few rows long.
 	 */
-	return rows > 1 ? exec_ok(s, MERGE_PUBLISHED) : 0;
+	return touching > 0 ? exec_ok(s, MERGE_PUBLISHED) : 0;
 }
 
 static void
@@ -707,9 +710,8 @@ store_load_outbox(store_t *s, outbox_t *o)
 		 * ranges (a, b], each read by key (OFFSET 0 keeps the planner
 		 * from flattening that into one scan of the whole outbox), so
 		 * that an old gap left by a dead daemon costs its own rows,
-		 * not all since. After a
-		 * reconnect, what this process published stays out: the next
-		 * batch records it.
+		 * not all since. After a reconnect, what this process
+		 * published stays out: the next batch records it.
 		 */
 		snprintf(since, sizeof(since), "%lld",
 		    (long long)o->last_published);
